@@ -1,0 +1,412 @@
+"""The HTTP transport under :class:`~ziggy_migrate.client.ZiggyClient`.
+
+It owns the ``requests.Session`` and everything a single call needs to be safe against a
+production server over a flaky network: logging in, the bearer token, renewal on 401, a
+timeout on every request, bounded retries with backoff and jitter for requests that are
+safe to repeat, and the mapping of failures to the exception tree in ``errors.py``.
+
+What is *not* safe to repeat (a create) is never retried here: the caller gets
+:class:`AmbiguousWriteError` and decides, usually by looking the item up first.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import random
+import threading
+import time
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import requests
+from requests.adapters import HTTPAdapter
+
+from ._redact import redact
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    RateLimitedError,
+    RequestTimeoutError,
+    ServerError,
+    ServerResponseError,
+    ServerUnreachableError,
+    ZiggyError,
+)
+
+__all__ = ["AmbiguousWriteError", "RetryPolicy", "Transport", "quote_segment"]
+
+logger = logging.getLogger("ziggy_migrate.http")
+
+SOLO_TENANT = "##solo##"
+IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
+_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class AmbiguousWriteError(ServerUnreachableError):
+    """A non-idempotent request may or may not have been applied by the server.
+
+    Raised instead of retrying a create blindly: the connection dropped or timed out after
+    the request was sent, or the server answered 5xx. The caller should look the item up
+    before trying again, so that nothing is created twice.
+    """
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How hard to try before giving up on a request that is safe to repeat.
+
+    ``attempts`` counts the first try. The pause before retry *n* is
+    ``min(max_backoff, backoff * 2**(n-1))`` scaled by a random jitter in [0.5, 1], or the
+    server's ``Retry-After`` when it sends one (capped by ``max_backoff``). No retry starts
+    once ``total`` seconds have passed since the first try.
+    """
+
+    attempts: int = 5
+    backoff: float = 0.25
+    max_backoff: float = 8.0
+    total: float = 60.0
+
+    def pause(self, retry_number: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait before retry number ``retry_number`` (1-based)."""
+        if retry_after is not None:
+            return min(self.max_backoff, max(0.0, retry_after))
+        base: float = min(self.max_backoff, self.backoff * 2.0 ** (retry_number - 1))
+        return base * rng.uniform(0.5, 1.0)
+
+
+def quote_segment(value: str) -> str:
+    """Encode one path segment (a flow name may hold spaces or slashes)."""
+    return urllib.parse.quote(value, safe="")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Transport:
+    """One authenticated session with one Ziggy server."""
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        *,
+        timeout: float | tuple[float, float],
+        verify: bool | str,
+        retry: RetryPolicy,
+        pool_size: int,
+        tenant_id: str = SOLO_TENANT,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._username = username
+        self._password = password
+        self._timeout = timeout
+        self._retry = retry
+        self._tenant_id = tenant_id
+        self._token: str | None = None
+        self._user_uuid: str | None = None
+        self._auth_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
+        self.retries = 0
+        self.requests_sent = 0
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.verify = verify
+        self._warn_about_transport(verify)
+
+    def _warn_about_transport(self, verify: bool | str) -> None:
+        parsed = urllib.parse.urlsplit(self.base_url)
+        if verify is False:
+            logger.warning(
+                "TLS certificate verification is OFF for %s: anyone on the network path "
+                "can read or change this session's traffic.",
+                self.base_url,
+            )
+        if parsed.scheme == "http" and not _is_loopback(parsed.hostname or ""):
+            logger.warning(
+                "Credentials for %s will be sent over plain HTTP; use https:// for a "
+                "server that is not on this machine.",
+                self.base_url,
+            )
+
+    # -- authentication ---------------------------------------------------------------
+
+    @property
+    def authenticated(self) -> bool:
+        return self._token is not None
+
+    def login(self) -> None:
+        """Log in and keep the token; raises AuthenticationError on bad credentials."""
+        with self._auth_lock:
+            self._login_locked()
+
+    def _login_locked(self) -> None:
+        response = self._send_with_retries(
+            "POST",
+            "/api/auth/login",
+            json_body={"username": self._username, "password": self._password},
+            authenticated=False,
+            retry_writes=True,  # logging in twice is harmless
+        )
+        body = self._json(response)
+        token = body.get("token") if isinstance(body, dict) else None
+        if response.status_code >= 400 or not token:
+            raise AuthenticationError(
+                f"Login to {self.base_url} as {self._username!r} failed: check the user "
+                "name and password.",
+                response_code=response.status_code if response.status_code >= 400 else 401,
+                response_body=self._redacted(response.text),
+            )
+        self._token = str(token)
+        uuid = body.get("uuid")
+        self._user_uuid = str(uuid) if uuid else None
+        logger.debug("logged in to %s as %s", self.base_url, self._username)
+
+    def _renew(self, stale_token: str | None) -> None:
+        """Log in again unless another thread already replaced the stale token."""
+        with self._auth_lock:
+            if self._token is None or self._token == stale_token:
+                logger.info("token refused by %s; logging in again", self.base_url)
+                self._token = None
+                self._login_locked()
+
+    def _ensure_token(self) -> str:
+        if self._token is None:
+            with self._auth_lock:
+                if self._token is None:
+                    self._login_locked()
+        assert self._token is not None
+        return self._token
+
+    # -- requests ---------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        retry_writes: bool = False,
+        not_found_ok: bool = False,
+    ) -> Any:
+        """Send an authenticated request and return the parsed JSON answer (or None).
+
+        ``retry_writes`` allows retrying a non-idempotent method (for writes known to be
+        harmless when repeated). ``not_found_ok`` turns a 404 into a None answer.
+        """
+        for renewals in range(2):
+            token = self._ensure_token()
+            response = self._send_with_retries(
+                method,
+                path,
+                params=params,
+                json_body=json_body,
+                authenticated=True,
+                retry_writes=retry_writes,
+            )
+            if response.status_code == 401 and renewals == 0:
+                self._renew(token)
+                continue
+            break
+        if response.status_code == 404 and not_found_ok:
+            return None
+        if response.status_code >= 400:
+            raise self._error_for(method, path, response)
+        return self._json(response)
+
+    def _send_with_retries(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        authenticated: bool,
+        retry_writes: bool,
+    ) -> requests.Response:
+        repeatable = method in IDEMPOTENT_METHODS or retry_writes
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send_once(method, path, params, json_body, authenticated)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if not repeatable:
+                    raise AmbiguousWriteError(
+                        f"{method} {path}: {self._describe(exc)}; the server may or may not "
+                        "have applied it."
+                    ) from None
+                if not self._may_retry(attempt, started):
+                    raise self._unreachable(method, path, exc) from None
+                self._wait(attempt, None, f"{method} {path}: {self._describe(exc)}")
+                continue
+            if response.status_code not in _RETRYABLE_STATUS:
+                return response
+            if not repeatable and response.status_code != 429:
+                raise AmbiguousWriteError(
+                    f"{method} {path}: the server answered {response.status_code}; it may "
+                    "or may not have applied the request."
+                )
+            if not self._may_retry(attempt, started):
+                return response
+            self._wait(
+                attempt,
+                _retry_after_seconds(response),
+                f"{method} {path}: HTTP {response.status_code}",
+            )
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        authenticated: bool,
+    ) -> requests.Response:
+        headers = {"Accept": "application/json"}
+        if authenticated:
+            token = self._token or ""
+            headers["Authorization"] = f"Bearer {token}"
+            headers["Cookie"] = f"tenantId={self._tenant_id}; provider=email; accessToken={token}"
+        started = time.monotonic()
+        with self._stats_lock:
+            self.requests_sent += 1
+        response = self.session.request(
+            method,
+            self.base_url + path,
+            params=params,
+            json=json_body,
+            headers=headers,
+            timeout=self._timeout,
+        )
+        logger.debug(
+            "%s %s -> %s in %.0f ms",
+            method,
+            path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        return response
+
+    def _may_retry(self, attempt: int, started: float) -> bool:
+        return attempt < self._retry.attempts and time.monotonic() - started < self._retry.total
+
+    def _wait(self, attempt: int, retry_after: float | None, what: str) -> None:
+        with self._stats_lock:
+            self.retries += 1
+            pause = self._retry.pause(attempt, retry_after, self._rng)
+        logger.info("retrying %s (retry %d) in %.2f s", what, attempt, pause)
+        time.sleep(pause)
+
+    # -- errors -------------------------------------------------------------------------
+
+    def _redacted(self, text: str) -> str:
+        return redact(text, (self._password, self._token))
+
+    def _describe(self, exc: Exception) -> str:
+        if isinstance(exc, requests.Timeout):
+            return "no answer within the timeout"
+        return "the connection failed or was dropped"
+
+    def _unreachable(self, method: str, path: str, exc: Exception) -> ZiggyError:
+        if isinstance(exc, requests.Timeout):
+            return RequestTimeoutError(
+                f"{self.base_url} did not answer {method} {path} in time; check the server "
+                "or raise the timeout."
+            )
+        return ServerUnreachableError(
+            f"Cannot reach {self.base_url} ({method} {path}): check the URL, the port and "
+            "that the server is running."
+        )
+
+    def _error_for(self, method: str, path: str, response: requests.Response) -> ZiggyError:
+        status = response.status_code
+        body = self._redacted(response.text)
+        detail = _server_message(response)
+        where = f"{method} {path}"
+        kwargs: dict[str, Any] = {"response_code": status, "response_body": body}
+        if status in (401, 403):
+            return AuthenticationError(
+                f"{where}: the server refused our credentials ({status}); check the user "
+                "name and password.",
+                **kwargs,
+            )
+        if status == 404:
+            return NotFoundError(f"{where}: not found on {self.base_url}.", **kwargs)
+        if status == 429:
+            return RateLimitedError(
+                f"{where}: the server kept answering 429 Too Many Requests; try again later "
+                "or lower the concurrency.",
+                **kwargs,
+            )
+        if status >= 500:
+            return ServerError(
+                f"{where}: the server failed with {status} after retries"
+                + (f" ({self._redacted(detail)})" if detail else "")
+                + ".",
+                **kwargs,
+            )
+        if status in (400, 409, 422):
+            return BadRequestError(
+                f"{where}: the server refused the request ({status})"
+                + (f": {self._redacted(detail)}" if detail else "."),
+                **kwargs,
+            )
+        return ServerResponseError(f"{where}: unexpected HTTP {status}.", **kwargs)
+
+    @staticmethod
+    def _json(response: requests.Response) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _server_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        message = body.get("message")
+        if isinstance(message, list):
+            return "; ".join(str(part) for part in message)
+        if message is not None:
+            return str(message)
+    return ""
+
+
+def dumps_compact(value: Any) -> str:
+    """JSON text for comparing server content (stable key order)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

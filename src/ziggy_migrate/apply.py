@@ -1,0 +1,417 @@
+"""``import_bundle``: apply an import plan to the target server and report each item.
+
+Order matters because items refer to each other: secrets first, then connections,
+structures and variables, then flows. Flows are written in three steps so that subflow
+calls (even cycles) resolve: create every new flow as an empty shell, make the
+``Pre import`` named save of every flow about to be overwritten, then write every flow's
+content with its references pointing at the target's UUIDs and names.
+
+Within a step, independent requests run concurrently (``client.max_workers``); outcomes
+are reported in bundle order whatever order they finish in.
+
+An item that fails does not stop the others. A flow whose dependency failed is not
+written at all (so nothing on the target points at something missing) and is reported
+with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import attrs
+
+from .client import ZiggyClient
+from .errors import BackupFailedError, ZiggyError
+from .export import ProgressCallback
+from .models import (
+    BackupResult,
+    Bundle,
+    Connection,
+    Flow,
+    ItemKind,
+    Secret,
+    Structure,
+    Variable,
+)
+from .plan import Action, ImportMode, ImportPlan, PlannedItem, make_plan, read_target
+from .references import find_references, find_secret_names, rewrite
+from .report import ImportReport, ProcessedItem
+
+__all__ = ["PRE_IMPORT_SAVE_NAME", "import_bundle"]
+
+logger = logging.getLogger("ziggy_migrate.import")
+
+PRE_IMPORT_SAVE_NAME = "Pre import"
+"""The named save made of every flow right before it is overwritten."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def import_bundle(
+    client: ZiggyClient,
+    bundle: Bundle,
+    *,
+    mode: ImportMode | str,
+    backup: bool = True,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import ``bundle`` into the server behind ``client``.
+
+    Matching is by UUID, then by name, else the item is created; ``mode`` says what
+    happens to matched items (``skip``, ``duplicate`` or ``overwrite``). Unless
+    ``backup=False``, the server makes a database backup before the first write, and a
+    failed backup raises :class:`BackupFailedError` with nothing written. With
+    ``dry_run=True`` nothing is written and the report shows the plan.
+    """
+    retries_before = client.retries
+    target = read_target(client)
+    plan = make_plan(bundle, target, mode=ImportMode(mode), target_url=client.base_url)
+    secret_values = {item.uuid: item.has_value for item in target[ItemKind.SECRET]}
+    for warning in plan.warnings:
+        logger.warning("%s", warning)
+    if dry_run:
+        outcomes = [_planned_outcome(item) for item in plan.items]
+        return _report(plan, outcomes, client, secret_values, retries_before, dry_run=True)
+
+    backup_result: BackupResult | None = None
+    if backup and plan.writes:
+        backup_result = client.backup_database()
+        if not backup_result.ok:
+            raise BackupFailedError(
+                f"the database backup on {client.base_url} failed "
+                f"(local: {backup_result.local_backup_status}); nothing was imported. Fix the "
+                "server's backup, or import with backup turned off if you accept the risk."
+            )
+        logger.info("database backup made: %s", backup_result.local_backup_file or "ok")
+
+    applier = _Applier(client, bundle, plan, progress)
+    outcomes = applier.run()
+    return _report(
+        plan, outcomes, client, secret_values, retries_before, dry_run=False, backup=backup_result
+    )
+
+
+def _planned_outcome(item: PlannedItem) -> ProcessedItem:
+    return ProcessedItem(
+        kind=item.kind,
+        source_uuid=item.source_uuid,
+        uuid=item.target_uuid if item.action in (Action.LEAVE, Action.OVERWRITE) else None,
+        name=item.target_name,
+        result=item.action,
+        match_method=item.match,
+        is_processed=False,
+        error=item.error,
+    )
+
+
+def _report(
+    plan: ImportPlan,
+    outcomes: list[ProcessedItem],
+    client: ZiggyClient,
+    secret_values: dict[str, bool | None],
+    retries_before: int,
+    *,
+    dry_run: bool,
+    backup: BackupResult | None = None,
+) -> ImportReport:
+    return ImportReport(
+        mode=plan.mode,
+        target_url=plan.target_url,
+        items=tuple(outcomes),
+        dry_run=dry_run,
+        backup=backup,
+        secrets_needing_values=_secrets_needing_values(plan, outcomes, client, secret_values),
+        warnings=plan.warnings,
+        retries=client.retries - retries_before,
+    )
+
+
+def _secrets_needing_values(
+    plan: ImportPlan,
+    outcomes: list[ProcessedItem],
+    client: ZiggyClient,
+    secret_values: dict[str, bool | None],
+) -> tuple[str, ...]:
+    """Names of the imported secrets that hold no value on the target."""
+    needing: list[str] = []
+    for item, outcome in zip(plan.items, outcomes, strict=True):
+        if item.kind is not ItemKind.SECRET or item.action is Action.AMBIGUOUS:
+            continue
+        if item.action in (Action.CREATE, Action.RENAME):
+            has_value: bool | None = False
+        else:
+            has_value = secret_values.get(item.target_uuid or "")
+            if has_value is None:
+                has_value = client.secret_has_value(outcome.name)
+        if not has_value:
+            needing.append(outcome.name)
+    return tuple(sorted(needing))
+
+
+@attrs.define
+class _Outcome:
+    """Mutable per-item state while the import runs."""
+
+    item: PlannedItem
+    target_uuid: str | None = None
+    processed: bool = False
+    error: str | None = None
+
+    def freeze(self) -> ProcessedItem:
+        return ProcessedItem(
+            kind=self.item.kind,
+            source_uuid=self.item.source_uuid,
+            uuid=self.target_uuid,
+            name=self.item.target_name,
+            result=self.item.action,
+            match_method=self.item.match,
+            is_processed=self.processed,
+            error=self.error,
+        )
+
+
+class _Applier:
+    """Carries one import through its phases."""
+
+    def __init__(
+        self,
+        client: ZiggyClient,
+        bundle: Bundle,
+        plan: ImportPlan,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.client = client
+        self.bundle = bundle
+        self.plan = plan
+        self.progress = progress
+        self.outcomes = {
+            (item.kind, item.source_uuid): _Outcome(item, target_uuid=item.target_uuid)
+            for item in plan.items
+        }
+        for outcome in self.outcomes.values():
+            if outcome.item.action is Action.AMBIGUOUS:
+                outcome.error = outcome.item.error
+            elif outcome.item.action is Action.RENAME:
+                outcome.target_uuid = None  # a new item; its UUID comes when it is created
+        self.sources: dict[tuple[ItemKind, str], Any] = {
+            (kind, item.uuid): item for kind in ItemKind for item in bundle.items(kind)
+        }
+        self.secret_uuid_by_name = {secret.name: secret.uuid for secret in bundle.secrets}
+        self.total = sum(1 for item in plan.items if item.action.writes)
+        self.done = 0
+        self._progress_lock = threading.Lock()
+
+    # -- the phases -------------------------------------------------------------------------
+
+    def run(self) -> list[ProcessedItem]:
+        self._write_all(ItemKind.SECRET, self._write_secret)
+        for kind, writer in (
+            (ItemKind.CONNECTION, self._write_connection),
+            (ItemKind.STRUCTURE, self._write_structure),
+            (ItemKind.VARIABLE, self._write_variable),
+        ):
+            self._write_all(kind, writer)
+        self._write_flows()
+        return [self.outcomes[(item.kind, item.source_uuid)].freeze() for item in self.plan.items]
+
+    def _write_all(self, kind: ItemKind, writer: Callable[[_Outcome], None]) -> None:
+        pending = [o for o in self._of_kind(kind) if o.item.action.writes and o.error is None]
+        for outcome in pending:
+            self._check_dependencies(outcome)
+        self._parallel(writer, [o for o in pending if o.error is None])
+        for outcome in self._of_kind(kind):
+            if outcome.item.action is Action.LEAVE:
+                outcome.processed = True
+
+    def _write_flows(self) -> None:
+        flows = [o for o in self._of_kind(ItemKind.FLOW) if o.item.action.writes]
+        self._fail_flows_with_missing_dependencies(flows)
+        shells = [o for o in flows if o.error is None and o.item.action is not Action.OVERWRITE]
+        self._parallel(self._create_shell, shells)
+        overwrites = [o for o in flows if o.error is None and o.item.action is Action.OVERWRITE]
+        self._parallel(self._pre_import_save, overwrites)
+        self._fail_flows_with_missing_dependencies(flows)
+        self._remove_unused_shells(shells)
+        self._parallel(self._write_flow_content, [o for o in flows if o.error is None])
+        for outcome in self._of_kind(ItemKind.FLOW):
+            if outcome.item.action is Action.LEAVE:
+                outcome.processed = True
+
+    # -- writers (each runs in a worker thread) --------------------------------------------
+
+    def _write_secret(self, outcome: _Outcome) -> None:
+        secret = attrs.evolve(self._source(outcome, Secret), name=outcome.item.target_name)
+        if outcome.item.action is Action.OVERWRITE:
+            assert outcome.target_uuid is not None
+            self.client.update_secret(outcome.target_uuid, secret)
+        else:
+            outcome.target_uuid = self.client.create_secret(secret).uuid
+        self._processed(outcome)
+
+    def _write_connection(self, outcome: _Outcome) -> None:
+        source = self._source(outcome, Connection)
+        connection = attrs.evolve(
+            source,
+            name=outcome.item.target_name,
+            dev_value=rewrite(source.dev_value, {}, self._secret_names()),
+            prod_value=rewrite(source.prod_value, {}, self._secret_names()),
+        )
+        if outcome.item.action is Action.OVERWRITE:
+            assert outcome.target_uuid is not None
+            self.client.update_connection(outcome.target_uuid, connection)
+        else:
+            outcome.target_uuid = self.client.create_connection(connection).uuid
+        self._processed(outcome)
+
+    def _write_structure(self, outcome: _Outcome) -> None:
+        structure = attrs.evolve(self._source(outcome, Structure), name=outcome.item.target_name)
+        if outcome.item.action is Action.OVERWRITE:
+            assert outcome.target_uuid is not None
+            self.client.update_structure(outcome.target_uuid, structure)
+        else:
+            outcome.target_uuid = self.client.create_structure(structure).uuid
+        self._processed(outcome)
+
+    def _write_variable(self, outcome: _Outcome) -> None:
+        variable = attrs.evolve(self._source(outcome, Variable), name=outcome.item.target_name)
+        if outcome.item.action is Action.OVERWRITE:
+            assert outcome.target_uuid is not None
+            self.client.update_variable(outcome.target_uuid, variable)
+        else:
+            outcome.target_uuid = self.client.create_variable(variable).uuid
+        self._processed(outcome)
+
+    def _create_shell(self, outcome: _Outcome) -> None:
+        flow = self._source(outcome, Flow)
+        outcome.target_uuid = self.client.create_flow(outcome.item.target_name, flow.listener_type)
+
+    def _pre_import_save(self, outcome: _Outcome) -> None:
+        assert outcome.target_uuid is not None
+        self.client.create_named_save(outcome.target_uuid, PRE_IMPORT_SAVE_NAME)
+
+    def _write_flow_content(self, outcome: _Outcome) -> None:
+        assert outcome.target_uuid is not None
+        source = self._source(outcome, Flow)
+        uuids = self._uuid_map()
+        flow = attrs.evolve(
+            source,
+            name=outcome.item.target_name,
+            nodes=rewrite(source.nodes, uuids, self._secret_names()),
+            edges=rewrite(source.edges, uuids, self._secret_names()),
+        )
+        self.client.update_flow(outcome.target_uuid, flow)
+        self._processed(outcome)
+
+    # -- dependencies -----------------------------------------------------------------------
+
+    def _check_dependencies(self, outcome: _Outcome) -> None:
+        """Fail a connection whose secrets were not imported."""
+        if outcome.item.kind is not ItemKind.CONNECTION:
+            return
+        source = self._source(outcome, Connection)
+        names = find_secret_names(source.dev_value) | find_secret_names(source.prod_value)
+        missing = self._failed_secrets(names)
+        if missing:
+            outcome.error = f"not imported: it uses secrets.{missing[0]}, which failed to import"
+
+    def _fail_flows_with_missing_dependencies(self, flows: list[_Outcome]) -> None:
+        """Fail flows whose references (or subflows, transitively) failed."""
+        changed = True
+        while changed:
+            changed = False
+            for outcome in flows:
+                if outcome.error is not None:
+                    continue
+                reason = self._missing_dependency(self._source(outcome, Flow))
+                if reason is not None:
+                    outcome.error = f"not imported: {reason}"
+                    changed = True
+
+    def _missing_dependency(self, flow: Flow) -> str | None:
+        refs = find_references(flow.nodes)
+        missing_secrets = self._failed_secrets(refs.secret_names)
+        if missing_secrets:
+            return f"it uses secrets.{missing_secrets[0]}, which failed to import"
+        for kind in (ItemKind.CONNECTION, ItemKind.STRUCTURE, ItemKind.VARIABLE, ItemKind.FLOW):
+            for uuid in sorted(refs.uuids(kind)):
+                dependency = self.outcomes.get((kind, uuid))
+                if dependency is not None and dependency.error is not None:
+                    return f"it uses {kind.value} {dependency.item.name!r}, which failed to import"
+        return None
+
+    def _failed_secrets(self, names: Iterable[str]) -> list[str]:
+        failed = []
+        for name in sorted(names):
+            uuid = self.secret_uuid_by_name.get(name)
+            outcome = self.outcomes.get((ItemKind.SECRET, uuid)) if uuid else None
+            if outcome is not None and outcome.error is not None:
+                failed.append(name)
+        return failed
+
+    def _remove_unused_shells(self, shells: list[_Outcome]) -> None:
+        """Delete shells we created for flows that will not be written after all."""
+        for outcome in shells:
+            if outcome.error is not None and outcome.target_uuid is not None:
+                try:
+                    self.client.delete_flow(outcome.target_uuid)
+                except ZiggyError as exc:
+                    logger.warning(
+                        "could not remove the empty flow %s: %s", outcome.target_uuid, exc
+                    )
+                outcome.target_uuid = None
+
+    def _uuid_map(self) -> dict[str, str]:
+        return {
+            outcome.item.source_uuid: outcome.target_uuid
+            for outcome in self.outcomes.values()
+            if outcome.item.kind is not ItemKind.SECRET and outcome.target_uuid is not None
+        }
+
+    def _secret_names(self) -> dict[str, str]:
+        return {
+            outcome.item.name: outcome.item.target_name
+            for outcome in self._of_kind(ItemKind.SECRET)
+            if outcome.item.target_name != outcome.item.name
+        }
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _of_kind(self, kind: ItemKind) -> list[_Outcome]:
+        return [o for (k, _), o in self.outcomes.items() if k is kind]
+
+    def _source(self, outcome: _Outcome, cls: type[T]) -> T:
+        item = self.sources[(outcome.item.kind, outcome.item.source_uuid)]
+        assert isinstance(item, cls)
+        return item
+
+    def _processed(self, outcome: _Outcome) -> None:
+        outcome.processed = True
+        if self.progress is not None:
+            with self._progress_lock:
+                self.done += 1
+                done = self.done
+            self.progress(done, self.total, f"{outcome.item.kind.value} {outcome.item.name}")
+
+    def _parallel(self, work: Callable[[_Outcome], None], outcomes: Sequence[_Outcome]) -> None:
+        """Run ``work`` for each outcome concurrently; a failure marks that item only."""
+
+        def guarded(outcome: _Outcome) -> None:
+            try:
+                work(outcome)
+            except ZiggyError as exc:
+                logger.warning("%s %r failed: %s", outcome.item.kind.value, outcome.item.name, exc)
+                outcome.error = str(exc)
+                outcome.processed = False
+
+        if len(outcomes) <= 1 or self.client.max_workers == 1:
+            for outcome in outcomes:
+                guarded(outcome)
+            return
+        with ThreadPoolExecutor(max_workers=self.client.max_workers) as pool:
+            list(pool.map(guarded, outcomes))

@@ -1,0 +1,288 @@
+"""Reading and writing bundle files: versioned, validated, canonical, atomic.
+
+Loading goes through fixed stages, and any failure raises one :class:`BundleError` naming
+the JSON path, before anything is half-built:
+
+1. bytes -> text (strict UTF-8) -> JSON (no NaN/Infinity, bounded nesting);
+2. the format version: a newer major is refused, an older one is upgraded one step at a
+   time through ``_MIGRATIONS``;
+3. JSON Schema validation (``schemas/bundle-v<N>.schema.json``, shipped in the wheel);
+4. meaning: unique UUIDs and names per kind, every reference resolvable in the bundle;
+5. structuring into the attrs models with the package's converter.
+
+Saving writes canonical JSON (sorted keys, items sorted by name then UUID, two-space
+indent, UTF-8, trailing newline) to a temporary file that replaces the target in one
+rename, so a crash never leaves a truncated bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from . import _convert
+from .errors import BundleError
+from .models import Bundle, ItemKind
+from .references import find_references, find_secret_names
+
+__all__ = ["CURRENT_SCHEMA_VERSION", "bundle_schema", "dump_bundle", "load_bundle", "save_bundle"]
+
+CURRENT_SCHEMA_VERSION = 1
+
+_Migration = Callable[[dict[str, Any]], dict[str, Any]]
+# _MIGRATIONS[n] turns a version-n document into a version-(n+1) document. Every released
+# version keeps its step forever; golden files in tests/golden/ pin each one.
+_MIGRATIONS: dict[int, _Migration] = {}
+
+
+@cache
+def bundle_schema(version: int = CURRENT_SCHEMA_VERSION) -> dict[str, Any]:
+    """The JSON Schema of bundle format ``version``, read from the installed package."""
+    text = (
+        resources.files("ziggy_migrate")
+        .joinpath("schemas")
+        .joinpath(f"bundle-v{version}.schema.json")
+        .read_text("utf-8")
+    )
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(version: int) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(bundle_schema(version))
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+def load_bundle(source: str | os.PathLike[str] | bytes) -> Bundle:
+    """Load, upgrade, validate and check a bundle from a path, JSON text or bytes.
+
+    A ``str`` whose first non-blank character is ``{`` is taken as JSON text; any other
+    ``str`` is a path.
+    """
+    document = _parse(_read(source))
+    document = _upgrade(document)
+    _validate_schema(document)
+    _check_meaning(document)
+    try:
+        return _convert.structure(document, Bundle)
+    except Exception as exc:  # the schema should make this unreachable; never half-load
+        raise BundleError(f"cannot be read as a bundle: {exc}") from None
+
+
+def _read(source: str | os.PathLike[str] | bytes) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    if isinstance(source, str) and source.lstrip().startswith("{"):
+        return source.encode("utf-8")
+    path = Path(source)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise BundleError(f"no bundle file at {path}", location="") from None
+    except IsADirectoryError:
+        raise BundleError(f"{path} is a directory, not a bundle file", location="") from None
+    except OSError as exc:
+        raise BundleError(f"cannot read {path}: {exc.strerror}", location="") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+    text = text.removeprefix("\ufeff")
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise BundleError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except ValueError as exc:
+        raise BundleError(str(exc)) from None
+    except RecursionError:
+        raise BundleError("JSON nested too deeply to be a bundle") from None
+    if not isinstance(document, dict):
+        raise BundleError(f"a bundle is a JSON object, not {_json_type(document)}")
+    return document
+
+
+def _upgrade(document: dict[str, Any]) -> dict[str, Any]:
+    version = document.get("schemaVersion")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise BundleError(
+            "missing or non-integer schemaVersion: is this a ziggy-migrate bundle?",
+            location="$.schemaVersion",
+        )
+    if version > CURRENT_SCHEMA_VERSION:
+        raise BundleError(
+            f"bundle format {version} is newer than this ziggy-migrate understands "
+            f"(up to {CURRENT_SCHEMA_VERSION}); upgrade ziggy-migrate to read it",
+            location="$.schemaVersion",
+        )
+    if version < 1:
+        raise BundleError(f"unknown bundle format {version}", location="$.schemaVersion")
+    while version < CURRENT_SCHEMA_VERSION:
+        document = _MIGRATIONS[version](document)
+        version += 1
+        document["schemaVersion"] = version
+    return document
+
+
+def _validate_schema(document: dict[str, Any]) -> None:
+    try:
+        error = best_match(_validator(CURRENT_SCHEMA_VERSION).iter_errors(document))
+    except RecursionError:
+        raise BundleError("JSON nested too deeply to be a bundle") from None
+    if error is None:
+        return
+    location = _json_path(error.absolute_path)
+    message = error.message
+    if len(message) > 200:
+        message = message[:200] + "..."
+    raise BundleError(_describe_item(document, error.absolute_path) + message, location=location)
+
+
+def _json_path(parts: Iterable[str | int]) -> str:
+    path = "$"
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _describe_item(document: dict[str, Any], parts: Iterable[str | int]) -> str:
+    """``flow 'Billing': `` for an error inside a named item, to help find it."""
+    seq = list(parts)
+    if len(seq) >= 2 and isinstance(seq[0], str) and isinstance(seq[1], int):
+        items = document.get(seq[0])
+        if isinstance(items, list) and seq[1] < len(items) and isinstance(items[seq[1]], dict):
+            name = items[seq[1]].get("name")
+            if isinstance(name, str) and seq[0].endswith("s"):
+                return f"{seq[0][:-1]} {name[:80]!r}: "
+    return ""
+
+
+def _json_type(value: Any) -> str:
+    return {list: "an array", str: "a string", int: "a number", float: "a number"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
+
+
+def _check_meaning(document: dict[str, Any]) -> None:
+    """Unique identities per kind and a closed set of references."""
+    for kind in ItemKind:
+        _check_unique(document[kind.plural], kind.plural)
+    known = {
+        kind: {item["uuid"] for item in document[kind.plural]}
+        for kind in (ItemKind.CONNECTION, ItemKind.FLOW, ItemKind.STRUCTURE, ItemKind.VARIABLE)
+    }
+    secret_names = {item["name"] for item in document["secrets"]}
+    declared = {
+        (entry["itemUuid"], entry["kind"], entry["reference"])
+        for entry in document["unresolvedReferences"]
+    }
+    for index, flow in enumerate(document["flows"]):
+        refs = find_references(flow["nodes"])
+        for kind, uuids in known.items():
+            for uuid in sorted(refs.uuids(kind) - uuids):
+                if (flow["uuid"], kind.value, uuid) not in declared:
+                    raise BundleError(
+                        f"flow {flow['name']!r} refers to {kind.value} {uuid}, which is not "
+                        "in the bundle",
+                        location=f"$.flows[{index}].nodes",
+                    )
+        for name in sorted(refs.secret_names - secret_names):
+            if (flow["uuid"], ItemKind.SECRET.value, name) not in declared:
+                raise BundleError(
+                    f"flow {flow['name']!r} uses secrets.{name}, which is not in the bundle",
+                    location=f"$.flows[{index}].nodes",
+                )
+    for index, connection in enumerate(document["connections"]):
+        used = find_secret_names(connection["devValue"]) | find_secret_names(
+            connection["prodValue"]
+        )
+        for name in sorted(used - secret_names):
+            if (connection["uuid"], ItemKind.SECRET.value, name) not in declared:
+                raise BundleError(
+                    f"connection {connection['name']!r} uses secrets.{name}, which is not in "
+                    "the bundle",
+                    location=f"$.connections[{index}]",
+                )
+
+
+def _check_unique(items: list[dict[str, Any]], plural: str) -> None:
+    for field in ("uuid", "name"):
+        seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            value = item[field]
+            if value in seen:
+                raise BundleError(
+                    f"duplicate {field} {value!r} (also at $.{plural}[{seen[value]}])",
+                    location=f"$.{plural}[{index}].{field}",
+                )
+            seen[value] = index
+
+
+# -- saving -------------------------------------------------------------------------------
+
+
+def dump_bundle(bundle: Bundle) -> str:
+    """The canonical JSON text of a bundle (what :func:`save_bundle` writes)."""
+    document = _convert.unstructure(bundle)
+    for kind in ItemKind:
+        document[kind.plural].sort(key=lambda item: (item["name"], item["uuid"]))
+    document["unresolvedReferences"].sort(
+        key=lambda item: (item["itemUuid"], item["kind"], item["reference"])
+    )
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def save_bundle(bundle: Bundle, path: str | os.PathLike[str]) -> Path:
+    """Write ``bundle`` to ``path`` atomically and return the path."""
+    target = Path(path)
+    write_atomically(target, dump_bundle(bundle))
+    return target
+
+
+def write_atomically(target: Path, text: str) -> None:
+    """Replace ``target`` with ``text`` in one rename; on any failure the old file stays."""
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed after
+            "w",
+            encoding="utf-8",
+            dir=directory,
+            prefix=f".{target.name}.",
+            suffix=".tmp",
+            delete=False,
+        )
+    except FileNotFoundError:
+        raise BundleError(f"the folder {directory} does not exist", location="") from None
+    except OSError as exc:
+        raise BundleError(f"cannot write in {directory}: {exc.strerror}", location="") from None
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, target)
+    except BaseException as exc:
+        Path(handle.name).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise BundleError(f"cannot write {target}: {exc.strerror}", location="") from None
+        raise

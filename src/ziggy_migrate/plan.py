@@ -1,0 +1,308 @@
+"""``plan_import``: decide, per bundle item, what an import will do — without writing.
+
+The rules (Ziggy's documented import behaviour), the same for every kind:
+
+1. an item on the target with the same UUID is the match (``uuid``);
+2. otherwise exactly one item of the same name is the match (``name``); several are
+   ambiguous and the item is not guessed at;
+3. otherwise the item is new (``unmatched``) and is created (``CREATE``).
+
+A matched item is left alone (``skip`` -> ``LEAVE``), created beside the match under a free,
+predictable name (``duplicate`` -> ``RENAME``) or written over the match (``overwrite`` ->
+``OVERWRITE``). A plan is plain data: showing it is a dry run, applying it is an import.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from . import _convert
+from ._render import plan_html, plan_text
+from .client import ZiggyClient
+from .models import Bundle, ItemKind
+
+__all__ = ["Action", "ImportMode", "ImportPlan", "MatchMethod", "PlannedItem", "plan_import"]
+
+
+class ImportMode(str, enum.Enum):
+    """What to do with a bundle item that matches an item on the target."""
+
+    SKIP = "skip"
+    DUPLICATE = "duplicate"
+    OVERWRITE = "overwrite"
+
+
+class MatchMethod(str, enum.Enum):
+    """How a bundle item was matched on the target."""
+
+    UUID = "uuid"
+    NAME = "name"
+    UNMATCHED = "unmatched"
+
+
+class Action(str, enum.Enum):
+    """What the import does with one item (the report's ``result``)."""
+
+    CREATE = "CREATE"
+    LEAVE = "LEAVE"
+    RENAME = "RENAME"
+    OVERWRITE = "OVERWRITE"
+    AMBIGUOUS = "AMBIGUOUS"
+
+    @property
+    def writes(self) -> bool:
+        """Whether the action changes the target."""
+        return self in (Action.CREATE, Action.RENAME, Action.OVERWRITE)
+
+
+_MODE_ACTION = {
+    ImportMode.SKIP: Action.LEAVE,
+    ImportMode.DUPLICATE: Action.RENAME,
+    ImportMode.OVERWRITE: Action.OVERWRITE,
+}
+
+
+@attrs.frozen
+class TargetItem:
+    """An item as it is on the target when the plan is made."""
+
+    uuid: str
+    name: str
+    fingerprint: str
+    has_value: bool | None = None
+
+
+@attrs.frozen
+class PlannedItem:
+    """The decision for one bundle item.
+
+    ``target_uuid`` is the matched item's UUID (None when the item will be created);
+    ``target_name`` is the name the item will have on the target (a new one for RENAME);
+    ``fingerprint`` identifies the matched item's state when planned, so that a stale plan
+    can be detected; ``candidates`` lists the UUIDs of an ambiguous name match.
+    """
+
+    kind: ItemKind
+    source_uuid: str
+    name: str
+    match: MatchMethod
+    action: Action
+    target_uuid: str | None = None
+    target_name: str = ""
+    fingerprint: str | None = None
+    candidates: tuple[str, ...] = ()
+
+    @property
+    def error(self) -> str | None:
+        """Why the item cannot be imported, for an ambiguous match."""
+        if self.action is not Action.AMBIGUOUS:
+            return None
+        return (
+            f"{len(self.candidates)} {self.kind.value}s named {self.name!r} on the target "
+            f"({', '.join(self.candidates)}); rename or remove all but one, then import again"
+        )
+
+
+@attrs.frozen
+class ImportPlan:
+    """What an import of ``bundle`` into one server will do, item by item."""
+
+    mode: ImportMode
+    target_url: str
+    items: tuple[PlannedItem, ...]
+    warnings: tuple[str, ...] = ()
+
+    def of_kind(self, kind: ItemKind) -> tuple[PlannedItem, ...]:
+        return tuple(item for item in self.items if item.kind is kind)
+
+    @property
+    def writes(self) -> bool:
+        """Whether applying the plan changes anything on the target."""
+        return any(item.action.writes for item in self.items)
+
+    def summary(self) -> dict[str, int]:
+        """How many items get each action (``CREATE``: 3, ...)."""
+        counts: dict[str, int] = {}
+        for item in self.items:
+            counts[item.action.value] = counts.get(item.action.value, 0) + 1
+        return counts
+
+    def __repr__(self) -> str:
+        return plan_text(self)
+
+    def _repr_html_(self) -> str:
+        return plan_html(self)
+
+
+def plan_import(
+    client: ZiggyClient,
+    bundle: Bundle,
+    *,
+    mode: ImportMode | str,
+) -> ImportPlan:
+    """Read the target and decide what importing ``bundle`` would do. Writes nothing."""
+    return make_plan(bundle, read_target(client), mode=ImportMode(mode), target_url=client.base_url)
+
+
+def read_target(client: ZiggyClient) -> dict[ItemKind, list[TargetItem]]:
+    """The target's items of every kind: one list request per kind."""
+    target: dict[ItemKind, list[TargetItem]] = {
+        ItemKind.FLOW: [_target_item(s, s.uuid, s.name) for s in client.list_flows()],
+        ItemKind.CONNECTION: [_target_item(c, c.uuid, c.name) for c in client.list_connections()],
+        ItemKind.SECRET: [
+            _target_item(s.secret, s.secret.uuid, s.secret.name, s.has_value)
+            for s in client.list_secrets()
+        ],
+        ItemKind.STRUCTURE: [_target_item(s, s.uuid, s.name) for s in client.list_structures()],
+        ItemKind.VARIABLE: [_target_item(v, v.uuid, v.name) for v in client.list_variables()],
+    }
+    return target
+
+
+def fingerprint(item: Any) -> str:
+    """A short, stable hash of a model's content."""
+    text = json.dumps(_convert.unstructure(item), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _target_item(item: Any, uuid: str, name: str, has_value: bool | None = None) -> TargetItem:
+    return TargetItem(uuid=uuid, name=name, fingerprint=fingerprint(item), has_value=has_value)
+
+
+def make_plan(
+    bundle: Bundle,
+    target: dict[ItemKind, list[TargetItem]],
+    *,
+    mode: ImportMode,
+    target_url: str,
+) -> ImportPlan:
+    """The pure part of planning: bundle + target state -> plan."""
+    items: list[PlannedItem] = []
+    for kind in ItemKind:
+        items.extend(_plan_kind(kind, bundle.items(kind), target[kind], mode))
+    warnings = []
+    if _same_server(bundle.provenance.source.url, target_url):
+        warnings.append(
+            f"this bundle was exported from {target_url}, the server it is being imported "
+            "into; check that this is the server you meant"
+        )
+    return ImportPlan(
+        mode=mode, target_url=target_url, items=tuple(items), warnings=tuple(warnings)
+    )
+
+
+def _plan_kind(
+    kind: ItemKind,
+    bundle_items: Sequence[Any],
+    target_items: list[TargetItem],
+    mode: ImportMode,
+) -> list[PlannedItem]:
+    by_uuid = {item.uuid: item for item in target_items}
+    claimed = {item.uuid for item in bundle_items if item.uuid in by_uuid}
+    by_name: dict[str, list[TargetItem]] = {}
+    for item in target_items:
+        if item.uuid not in claimed:
+            by_name.setdefault(item.name, []).append(item)
+    taken_names = {item.name for item in target_items} | {item.name for item in bundle_items}
+    planned: list[PlannedItem] = []
+    for item in bundle_items:
+        match, found, candidates = _match(item.uuid, item.name, by_uuid, by_name)
+        if candidates:
+            planned.append(
+                PlannedItem(
+                    kind=kind,
+                    source_uuid=item.uuid,
+                    name=item.name,
+                    match=MatchMethod.NAME,
+                    action=Action.AMBIGUOUS,
+                    target_name=item.name,
+                    candidates=candidates,
+                )
+            )
+            continue
+        if found is None:
+            planned.append(
+                PlannedItem(
+                    kind,
+                    item.uuid,
+                    item.name,
+                    MatchMethod.UNMATCHED,
+                    Action.CREATE,
+                    target_name=item.name,
+                )
+            )
+            continue
+        action = _MODE_ACTION[mode]
+        if action is Action.RENAME:
+            new_name = free_name(item.name, taken_names, identifier=kind is ItemKind.SECRET)
+            taken_names.add(new_name)
+            planned.append(
+                PlannedItem(
+                    kind,
+                    item.uuid,
+                    item.name,
+                    match,
+                    action,
+                    target_name=new_name,
+                    fingerprint=found.fingerprint,
+                    target_uuid=found.uuid,
+                )
+            )
+            continue
+        planned.append(
+            PlannedItem(
+                kind,
+                item.uuid,
+                item.name,
+                match,
+                action,
+                target_uuid=found.uuid,
+                target_name=item.name if action is Action.OVERWRITE else found.name,
+                fingerprint=found.fingerprint,
+            )
+        )
+    return planned
+
+
+def _match(
+    uuid: str,
+    name: str,
+    by_uuid: dict[str, TargetItem],
+    by_name: dict[str, list[TargetItem]],
+) -> tuple[MatchMethod, TargetItem | None, tuple[str, ...]]:
+    if uuid in by_uuid:
+        return MatchMethod.UUID, by_uuid[uuid], ()
+    same_name = by_name.get(name, [])
+    if len(same_name) == 1:
+        return MatchMethod.NAME, same_name[0], ()
+    if len(same_name) > 1:
+        return MatchMethod.NAME, None, tuple(sorted(item.uuid for item in same_name))
+    return MatchMethod.UNMATCHED, None, ()
+
+
+def free_name(name: str, taken: Iterable[str], *, identifier: bool = False) -> str:
+    """The first free name of the series ``NAME (imported)``, ``NAME (imported 2)``...
+
+    Secrets need JavaScript identifiers, so their series is ``NAME_imported``,
+    ``NAME_imported2``...
+    """
+    used = set(taken)
+    number = 1
+    while True:
+        if identifier:
+            candidate = f"{name}_imported" + (str(number) if number > 1 else "")
+        else:
+            candidate = f"{name} (imported" + (f" {number}" if number > 1 else "") + ")"
+        if candidate not in used:
+            return candidate
+        number += 1
+
+
+def _same_server(source_url: str, target_url: str) -> bool:
+    return source_url.rstrip("/").lower() == target_url.rstrip("/").lower()

@@ -1,0 +1,134 @@
+"""Finding and rewriting the references between items.
+
+How Ziggy items refer to each other (from the API contract):
+
+- a block refers to a connection by UUID in a field of its ``data`` whose name ends in
+  ``connectionUuid`` (``connectionUuid``, ``modelConnectionUuid``...);
+- a block calls a subflow by UUID (``flowUuid``, ``subflowUuid``, ``subFlowUuid``);
+- structures and variables are referred to by UUID (``structureUuid``, ``variableUuid``);
+- code and text refer to a secret by name: ``secrets.NAME`` (also inside ``{secrets.NAME}``
+  in REST-call text), in flows and in connection values.
+
+Export uses :func:`find_references` to compute what a flow needs; load uses it to check
+that a bundle is closed; import uses :func:`rewrite` to point the references at the UUIDs
+and names the items have on the target server.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from .models import ItemKind
+
+__all__ = [
+    "SECRET_REFERENCE",
+    "References",
+    "find_references",
+    "find_secret_names",
+    "rewrite",
+]
+
+SECRET_REFERENCE = re.compile(r"(?<![A-Za-z0-9_$.])secrets\.([A-Za-z_$][A-Za-z0-9_$]*)")
+_UUID_TOKEN = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_KEY_KINDS: tuple[tuple[re.Pattern[str], ItemKind], ...] = (
+    (re.compile(r"connectionuuid$", re.IGNORECASE), ItemKind.CONNECTION),
+    (re.compile(r"^(?:sub)?flowuuid$", re.IGNORECASE), ItemKind.FLOW),
+    (re.compile(r"structureuuid$", re.IGNORECASE), ItemKind.STRUCTURE),
+    (re.compile(r"variableuuid$", re.IGNORECASE), ItemKind.VARIABLE),
+)
+
+
+@attrs.frozen
+class References:
+    """What one flow (or connection) refers to: UUIDs per kind and secret names."""
+
+    connection_uuids: frozenset[str] = frozenset()
+    flow_uuids: frozenset[str] = frozenset()
+    structure_uuids: frozenset[str] = frozenset()
+    variable_uuids: frozenset[str] = frozenset()
+    secret_names: frozenset[str] = frozenset()
+
+    def uuids(self, kind: ItemKind) -> frozenset[str]:
+        """The UUIDs referred to for ``kind`` (secrets are referred to by name)."""
+        return {
+            ItemKind.CONNECTION: self.connection_uuids,
+            ItemKind.FLOW: self.flow_uuids,
+            ItemKind.STRUCTURE: self.structure_uuids,
+            ItemKind.VARIABLE: self.variable_uuids,
+        }.get(kind, frozenset())
+
+
+def find_secret_names(text: str) -> set[str]:
+    """Names of the secrets referred to in a piece of code or a connection value."""
+    if "secrets." not in text:
+        return set()
+    return set(SECRET_REFERENCE.findall(text))
+
+
+def find_references(graph: Any) -> References:
+    """Walk a flow's graph (or any JSON) and collect every reference in it."""
+    found: dict[ItemKind, set[str]] = {kind: set() for kind in ItemKind}
+    for key, value in _walk(graph, None):
+        if key is not None:
+            for pattern, kind in _KEY_KINDS:
+                if pattern.search(key) and value:
+                    found[kind].add(value)
+        found[ItemKind.SECRET] |= find_secret_names(value)
+    return References(
+        connection_uuids=frozenset(found[ItemKind.CONNECTION]),
+        flow_uuids=frozenset(found[ItemKind.FLOW]),
+        structure_uuids=frozenset(found[ItemKind.STRUCTURE]),
+        variable_uuids=frozenset(found[ItemKind.VARIABLE]),
+        secret_names=frozenset(found[ItemKind.SECRET]),
+    )
+
+
+def _walk(value: Any, key: str | None) -> Iterator[tuple[str | None, str]]:
+    """Yield (the key it sits under, string) for every string inside ``value``."""
+    stack: list[tuple[str | None, Any]] = [(key, value)]
+    while stack:
+        current_key, current = stack.pop()
+        if isinstance(current, str):
+            yield current_key, current
+        elif isinstance(current, dict):
+            stack.extend((str(k), v) for k, v in current.items())
+        elif isinstance(current, list):
+            stack.extend((current_key, v) for v in current)
+
+
+def rewrite(
+    value: Any,
+    uuids: Mapping[str, str],
+    secret_names: Mapping[str, str],
+) -> Any:
+    """A copy of ``value`` with UUIDs and secret names replaced by their target's.
+
+    A string equal to a mapped UUID is replaced whole; UUID-shaped tokens inside longer
+    strings (a URL, a script) are replaced too. ``secrets.OLD`` becomes ``secrets.NEW``
+    where a secret was imported under another name. Unmapped text is left as it is.
+    """
+    if isinstance(value, str):
+        return _rewrite_text(value, uuids, secret_names)
+    if isinstance(value, dict):
+        return {key: rewrite(item, uuids, secret_names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rewrite(item, uuids, secret_names) for item in value]
+    return value
+
+
+def _rewrite_text(text: str, uuids: Mapping[str, str], secret_names: Mapping[str, str]) -> str:
+    if text in uuids:
+        return uuids[text]
+    if uuids and "-" in text:
+        text = _UUID_TOKEN.sub(lambda match: uuids.get(match.group(0), match.group(0)), text)
+    if secret_names and "secrets." in text:
+        text = SECRET_REFERENCE.sub(
+            lambda match: "secrets." + secret_names.get(match.group(1), match.group(1)), text
+        )
+    return text

@@ -1,0 +1,119 @@
+"""``ImportReport``: what an import did (or, for a dry run, would do), item by item.
+
+``to_dict()`` is the shape Ziggy's own import answers with (``FlowImportResponseDto``
+wrapped as the official CLI prints it), so scripts written for the official tool keep
+working; the extra keys (structures, variables, secrets needing values, the backup) are
+additions, never changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from . import _convert
+from ._render import report_html, report_text
+from .models import BackupResult, ItemKind
+from .plan import Action, ImportMode, MatchMethod
+
+__all__ = ["ImportReport", "ProcessedItem"]
+
+
+@attrs.frozen
+class ProcessedItem:
+    """The outcome for one bundle item.
+
+    ``uuid`` and ``name`` are the item's identity on the target (None for an item that
+    was not created); ``is_processed`` is True only when the action really happened.
+    """
+
+    kind: ItemKind
+    source_uuid: str
+    uuid: str | None
+    name: str
+    result: Action
+    match_method: MatchMethod
+    is_processed: bool
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        # Ziggy's report knows LEAVE / OVERWRITE / RENAME (+ CREATE); an ambiguous item
+        # leaves the target untouched and says why in ``error``.
+        result = Action.LEAVE if self.result is Action.AMBIGUOUS else self.result
+        data: dict[str, Any] = {
+            "uuid": self.uuid,
+            "name": self.name,
+            "result": result.value,
+            "matchMethod": self.match_method.value,
+            "isProcessed": self.is_processed,
+            "sourceUuid": self.source_uuid,
+        }
+        if self.error is not None:
+            data["error"] = self.error
+        return data
+
+
+@attrs.frozen
+class ImportReport:
+    """The result of :func:`~ziggy_migrate.import_bundle`."""
+
+    mode: ImportMode
+    target_url: str
+    items: tuple[ProcessedItem, ...]
+    dry_run: bool = False
+    backup: BackupResult | None = None
+    secrets_needing_values: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    retries: int = 0
+    rollback_path: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every item was processed (or, in a dry run, could be)."""
+        return not self.failed
+
+    @property
+    def failed(self) -> tuple[ProcessedItem, ...]:
+        """Items that were not imported because of an error."""
+        return tuple(item for item in self.items if item.error is not None)
+
+    def of_kind(self, kind: ItemKind) -> tuple[ProcessedItem, ...]:
+        return tuple(item for item in self.items if item.kind is kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"status", "statusText", "data"}`` as the official CLI prints an import."""
+        if self.dry_run:
+            status, text = 200, "OK"
+        elif self.failed:
+            status, text = 207, "Multi-Status"
+        else:
+            status, text = 201, "Created"
+        data: dict[str, Any] = {
+            f"{kind.plural}Processed": [item.to_dict() for item in self.of_kind(kind)]
+            for kind in (
+                ItemKind.FLOW,
+                ItemKind.CONNECTION,
+                ItemKind.SECRET,
+                ItemKind.STRUCTURE,
+                ItemKind.VARIABLE,
+            )
+        }
+        data.update(
+            {
+                "secretsNeedingValues": list(self.secrets_needing_values),
+                "backup": _convert.unstructure(self.backup) if self.backup else None,
+                "mode": self.mode.value,
+                "dryRun": self.dry_run,
+                "warnings": list(self.warnings),
+                "retries": self.retries,
+                "rollbackPath": self.rollback_path,
+            }
+        )
+        return {"status": status, "statusText": text, "data": data}
+
+    def __repr__(self) -> str:
+        return report_text(self)
+
+    def _repr_html_(self) -> str:
+        return report_html(self)

@@ -1,0 +1,248 @@
+"""``ziggy auth``: add, list, choose, rename and remove server profiles.
+
+``ziggy auth`` alone is the guided way: it asks each question on the terminal, logs in
+to prove the answers, then saves the profile (``profiles.py``) and the password (the OS
+keyring, ``credentials.py``). ``ziggy auth add`` is its non-interactive twin for scripts.
+Messages go to stderr; only ``--list`` prints data on stdout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from . import credentials
+from .options import ConnectionSettings, JsonOption, PasswordStdinOption
+from .output import CliError, emit_json, info, status_document, stdin_is_terminal, warn
+from .profiles import (
+    Profile,
+    ProfileError,
+    ProfileStore,
+    validate_name,
+    validate_port,
+    validate_url,
+)
+
+__all__ = ["app"]
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="auth",
+    help="Manage server profiles: run 'ziggy auth' alone to add one step by step.",
+)
+
+
+def _need_terminal(what: str, instead: str) -> None:
+    if not stdin_is_terminal():
+        raise CliError(f"{what} asks its questions on a terminal and there is none; {instead}.")
+
+
+def _ask(question: str, check: Callable[[str], T], default: str | None = None) -> T:
+    """Ask until ``check`` accepts the answer; its complaint is shown before asking again."""
+    while True:
+        answer: str = typer.prompt(question, default=default, err=True)
+        try:
+            return check(answer.strip())
+        except ProfileError as exc:
+            warn(str(exc))
+
+
+def _port(text: str) -> int:
+    try:
+        return validate_port(int(text))
+    except ValueError:
+        raise ProfileError(f"Invalid port {text!r}: use a number from 1 to 65535.") from None
+
+
+def _save(store: ProfileStore, profile: Profile, password: str | None, *, default: bool) -> None:
+    """Save the profile, then its password; a keyring-less machine only gets a warning."""
+    replaced = profile.name in store
+    store.add(profile, make_default=default)
+    verb = "Updated" if replaced else "Saved"
+    info(f"{verb} server profile {profile.name!r} ({profile.address}, user {profile.username}).")
+    if store.default_name == profile.name:
+        info(f"{profile.name!r} is the default server.")
+    if password is None:
+        return
+    try:
+        credentials.save_password(profile.name, password)
+    except credentials.KeyringUnavailableError as exc:
+        warn(f"{exc} The profile was saved without its password.")
+    else:
+        info(f"Password stored in the keyring ({credentials.keyring_backend_name()}).")
+
+
+def _verify(profile: Profile, password: str) -> None:
+    with ConnectionSettings().client(profile, password) as client:
+        client.login()
+    info(f"Logged in to {profile.address} as {profile.username}.")
+
+
+def _print_profiles(store: ProfileStore, as_json: bool) -> None:
+    rows = [
+        {
+            "name": p.name,
+            "url": p.url,
+            "port": p.port,
+            "username": p.username,
+            "default": p.name == store.default_name,
+        }
+        for p in store
+    ]
+    if as_json:
+        emit_json(status_document(200, {"default": store.default_name, "profiles": rows}))
+        return
+    if not rows:
+        info("No server profiles yet: add one with 'ziggy auth'.")
+        return
+    headers = ("", "NAME", "URL", "PORT", "USERNAME")
+    table = [
+        ("*" if r["default"] else "", str(r["name"]), str(r["url"]), str(r["port"]),
+         str(r["username"]))
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in [headers, *table]) for i in range(len(headers))]
+    for row in [headers, *table]:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@app.callback(invoke_without_command=True)
+def auth(
+    ctx: typer.Context,
+    list_profiles: Annotated[
+        bool, typer.Option("--list", "-l", help="List the profiles (never a password).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a server profile step by step, or list them with --list."""
+    if ctx.invoked_subcommand is not None:
+        if list_profiles:
+            raise CliError("--list cannot be combined with a subcommand.")
+        return
+    store = ProfileStore()
+    if list_profiles:
+        _print_profiles(store, as_json)
+        return
+    _need_terminal("'ziggy auth'", "use 'ziggy auth add NAME --url URL --port PORT "
+                   "--username USER --password-stdin' instead")
+    name = _ask("Profile name (letters and digits, e.g. dev)", validate_name)
+    url = _ask("Server URL without port", validate_url, default="http://localhost")
+    port = _ask("Port", _port, default="3000")
+    username = _ask("User name", _nonempty)
+    profile = Profile(name=name, url=url, port=port, username=username)
+    password = credentials.prompt_password(name, username)
+    _verify(profile, password)
+    _save(store, profile, password, default=False)
+
+
+def _nonempty(text: str) -> str:
+    if not text:
+        raise ProfileError("This cannot be empty.")
+    return text
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Friendly name: letters and digits, e.g. prod.")],
+    url: Annotated[
+        str, typer.Option("--url", help="Server URL without port, e.g. https://ziggy.example.com.")
+    ],
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Server port.")],
+    username: Annotated[str, typer.Option("--username", "-u", help="User name.")],
+    password_stdin: PasswordStdinOption = False,
+    verify_login: Annotated[
+        bool,
+        typer.Option(
+            "--verify-login/--no-verify-login", help="Log in once to check the credentials."
+        ),
+    ] = True,
+    make_default: Annotated[
+        bool, typer.Option("--default", help="Make this the default server.")
+    ] = False,
+) -> None:
+    """Add or update a server profile without questions (for scripts).
+
+    The password comes from --password-stdin, or from a hidden prompt when a terminal is
+    attached; it is stored in the OS keyring, never in the profile file.
+    """
+    store = ProfileStore()
+    profile = Profile(
+        name=validate_name(name),
+        url=validate_url(url),
+        port=validate_port(port),
+        username=_nonempty(username.strip()),
+    )
+    if password_stdin:
+        password = credentials.read_password_stdin()
+    elif stdin_is_terminal():
+        password = credentials.prompt_password(name, profile.username)
+    else:
+        raise CliError(
+            "No password given: pipe it with --password-stdin (or run in a terminal to be "
+            "asked)."
+        )
+    if verify_login:
+        _verify(profile, password)
+    _save(store, profile, password, default=make_default)
+
+
+@app.command("list")
+def list_command(as_json: JsonOption = False) -> None:
+    """List the profiles (the same as 'ziggy auth --list')."""
+    _print_profiles(ProfileStore(), as_json)
+
+
+@app.command("use")
+def use(name: Annotated[str, typer.Argument(help="The profile to make the default.")]) -> None:
+    """Make a profile the default server (used when --server is left out)."""
+    profile = ProfileStore().set_default(name)
+    info(f"{profile.name!r} ({profile.address}) is now the default server.")
+
+
+@app.command("rename")
+def rename(
+    old: Annotated[str | None, typer.Argument(metavar="FROM", show_default=False)] = None,
+    new: Annotated[str | None, typer.Argument(metavar="TO", show_default=False)] = None,
+) -> None:
+    """Rename a profile (asks for the names when they are left out); keeps its password."""
+    store = ProfileStore()
+    if old is None or new is None:
+        _need_terminal("'ziggy auth rename' without names", "pass both: ziggy auth rename FROM TO")
+        if old is None:
+            old = _ask("Profile to rename", lambda text: store.get(text).name)
+        if new is None:
+            new = _ask("New name", validate_name)
+    store.rename(old, new)
+    try:
+        moved = credentials.move_password(old, new)
+    except credentials.KeyringUnavailableError as exc:
+        warn(f"{exc} The old keyring entry of {old!r} was kept.")
+        moved = False
+    info(f"Renamed {old!r} to {new!r}" + (" (password moved in the keyring)." if moved else "."))
+
+
+@app.command("remove")
+def remove(
+    name: Annotated[str | None, typer.Argument(metavar="NAME", show_default=False)] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", "-s", metavar="NAME", help="The profile to remove."),
+    ] = None,
+) -> None:
+    """Remove a profile and its keyring entry (NAME or -s NAME)."""
+    if name is not None and server is not None and name != server:
+        raise CliError(f"Two different profiles given ({name!r} and {server!r}); name one.")
+    target = name or server
+    store = ProfileStore()
+    if target is None:
+        _need_terminal("'ziggy auth remove' without a name", "pass it: ziggy auth remove NAME")
+        target = _ask("Profile to remove", lambda text: store.get(text).name)
+    profile = store.remove(target)
+    dropped = credentials.delete_password(profile.name)
+    info(
+        f"Removed server profile {profile.name!r}"
+        + (" and its keyring entry." if dropped else ".")
+    )

@@ -1,0 +1,179 @@
+"""Where the CLI's words go: data on stdout, everything meant for people on stderr.
+
+Scripts read stdout, so it carries only documents (the JSON answer of a flow command, the
+table of ``flow list`` / ``auth --list``); prompts, progress, warnings and log lines go to
+stderr. JSON is printed on one line when stdout is not a terminal (so several documents
+form JSON Lines) and indented when a person is looking.
+
+The terminal checks are small functions of their own so that tests can pretend a
+terminal is there; nothing else in the CLI looks at ``isatty``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from typing import Any, TextIO
+
+import typer
+
+__all__ = [
+    "CliError",
+    "Progress",
+    "confirm",
+    "configure_logging",
+    "emit_json",
+    "info",
+    "status_document",
+    "stderr_is_terminal",
+    "stdin_is_terminal",
+    "warn",
+]
+
+STATUS_TEXT: dict[int, str] = {
+    200: "OK",
+    201: "Created",
+    207: "Multi-Status",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+class CliError(Exception):
+    """A problem the CLI itself detects, rendered by ``main()`` like a library error.
+
+    ``status`` is the HTTP-style status of the JSON error document and ``exit_code`` the
+    process exit code (2: bad usage or input, 3: authentication or connection).
+    """
+
+    status: int = 400
+    exit_code: int = 2
+
+
+def stdin_is_terminal() -> bool:
+    return _isatty(sys.stdin)
+
+
+def stderr_is_terminal() -> bool:
+    return _isatty(sys.stderr)
+
+
+def stdout_is_terminal() -> bool:
+    return _isatty(sys.stdout)
+
+
+def _isatty(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (ValueError, OSError):  # a closed or detached stream
+        return False
+
+
+def status_document(status: int, data: Any) -> dict[str, Any]:
+    """The ``{"status", "statusText", "data"}`` shape every flow command prints."""
+    return {"status": status, "statusText": STATUS_TEXT.get(status, "Error"), "data": data}
+
+
+def emit_json(document: Any) -> None:
+    """Print one JSON document on stdout (indented for people, one line for programs)."""
+    indent = 2 if stdout_is_terminal() else None
+    sys.stdout.write(json.dumps(document, indent=indent, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def info(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
+def confirm(question: str) -> bool:
+    """Ask a yes/no question on the terminal (default no); refuse when there is none.
+
+    Without a terminal the question could never be answered, so instead of waiting for
+    input that will not come, this stops at once and names the flag that skips it.
+    """
+    if not stdin_is_terminal():
+        raise CliError(
+            "Refusing to ask for confirmation without a terminal: pass --no-prompt to "
+            "run without asking."
+        )
+    return typer.confirm(question, default=False, err=True)
+
+
+def configure_logging(verbose: bool) -> None:
+    """Send the library's log lines to stderr: DEBUG with --verbose, else warnings only.
+
+    The library redacts passwords, tokens and secret values before logging, so DEBUG is
+    safe to paste into an issue.
+    """
+    level = logging.DEBUG if verbose else logging.WARNING
+    logger = logging.getLogger("ziggy_migrate")
+    logger.setLevel(level)
+    if not any(getattr(h, "_ziggy_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler._ziggy_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    for handler in logger.handlers:
+        if getattr(handler, "_ziggy_cli", False) and isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)  # the test runner swaps sys.stderr between runs
+            handler.setLevel(level)
+
+
+class Progress:
+    """A one-line progress display on stderr, fed from the library's worker threads.
+
+    It draws only when enabled (stderr is a terminal and ``--quiet`` was not given); a
+    lock keeps lines from two threads from interleaving.
+    """
+
+    def __init__(self, *, enabled: bool, stream: TextIO | None = None) -> None:
+        self.enabled = enabled
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._drawn = False
+        self.last: tuple[int, int, str] | None = None
+
+    @classmethod
+    def for_terminal(cls, *, quiet: bool) -> Progress:
+        return cls(enabled=not quiet and stderr_is_terminal())
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        with self._lock:
+            self.last = (done, total, what)
+            if not self.enabled:
+                return
+            stream = self._stream or sys.stderr
+            width = len(str(total))
+            line = f"\r[{done:>{width}}/{total}] {what}"[:120]
+            stream.write(f"{line}\x1b[K")
+            stream.flush()
+            self._drawn = True
+
+    @property
+    def callback(self) -> Progress | None:
+        """What to hand the library: ``None`` when nothing would be drawn."""
+        return self if self.enabled else None
+
+    def close(self) -> None:
+        """End the progress line so later messages start on a fresh one."""
+        with self._lock:
+            if self._drawn:
+                stream = self._stream or sys.stderr
+                stream.write("\n")
+                stream.flush()
+                self._drawn = False

@@ -187,8 +187,12 @@ class ZiggyClient:
         )
 
     def update_flow(self, uuid: str, flow: Flow) -> None:
-        """``PUT /api/flow/{uuid}`` with every field the server lets us set."""
-        body = _pick(_convert.unstructure(flow), _FLOW_UPDATE_FIELDS)
+        """``PUT /api/flow/{uuid}`` with every field the server lets us set (nulls left out)."""
+        body = {
+            key: value
+            for key, value in _pick(_convert.unstructure(flow), _FLOW_UPDATE_FIELDS).items()
+            if value is not None
+        }
         self._transport.request("PUT", f"/api/flow/{quote_segment(uuid)}", json_body=body)
 
     def delete_flow(self, uuid: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pytest
 
 from ziggy_migrate import (
@@ -66,7 +67,7 @@ def _bundle_item(kind: ItemKind) -> Any:
 
 
 def _bundle_of(kind: ItemKind) -> Bundle:
-    return Bundle(provenance=PROVENANCE, **{kind.plural: (_bundle_item(kind),)})
+    return attrs.evolve(Bundle(provenance=PROVENANCE), **{kind.plural: (_bundle_item(kind),)})
 
 
 def _seed_target(ziggy: ZiggyEmulator, kind: ItemKind, **fields: Any) -> dict[str, Any]:

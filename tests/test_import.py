@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import attrs
 import pytest
 
 from ziggy_migrate import (
@@ -67,7 +66,8 @@ def _bundle_item(kind: ItemKind) -> Any:
 
 
 def _bundle_of(kind: ItemKind) -> Bundle:
-    return attrs.evolve(Bundle(provenance=PROVENANCE), **{kind.plural: (_bundle_item(kind),)})
+    items: dict[str, Any] = {kind.plural: (_bundle_item(kind),)}
+    return Bundle(provenance=PROVENANCE, **items)
 
 
 def _seed_target(ziggy: ZiggyEmulator, kind: ItemKind, **fields: Any) -> dict[str, Any]:

@@ -297,7 +297,9 @@ def _csv(text: str) -> list[str]:
 
 def _bearer(authorization: str) -> str | None:
     scheme, _, token = authorization.strip().partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 # --------------------------------------------------------------------------- endpoints
@@ -583,13 +585,6 @@ def _dispatch(backend: _Backend, incoming: _Incoming, token_lifetime: float | No
 # --------------------------------------------------------------------------- HTTP plumbing
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    """What to do on the wire: send ``reply``, or drop the connection when it is None."""
-
-    reply: _Reply | None
-
-
 class _Handler(BaseHTTPRequestHandler):
     """Socket work only; every decision is the emulator's."""
 
@@ -597,6 +592,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "ZiggyEmulator"
     sys_version = ""
     timeout = 300.0  # an idle keep-alive connection is closed after this
+    # Headers and body go out in two writes; with Nagle on, the body waits for the
+    # client's delayed ACK (~40 ms per request on Linux).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: test output is not the place for an access log."""
@@ -622,11 +620,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.headers.get("Content-Type", ""),
             body,
         )
-        outcome = server.emulator._process(incoming)
-        if outcome.reply is None:
+        reply = server.emulator._process(incoming)
+        if reply is None:
             self._drop()
         else:
-            self._send(outcome.reply)
+            self._send(reply)
 
     def _read_body(self) -> bytes | None:
         """Exactly Content-Length bytes; a request we cannot frame is refused and closed."""
@@ -717,8 +715,9 @@ class ZiggyEmulator:
     It speaks the REST contract over real HTTP on ``127.0.0.1``, keeps its database in
     memory, and can be told to be slow (``latency``), flaky (``faults``), strict about
     tokens (``token_lifetime``, ``expire_tokens()``) or discreet about secrets
-    (``return_secret_values``). Seed it with ``add_*``/``load``; inspect it with
-    ``snapshot()`` and ``requests``::
+    (``return_secret_values``). Every knob may be changed while it runs and applies from
+    the next request on (``token_lifetime`` to tokens already issued, too). Seed it with
+    ``add_*``/``load``; inspect it with ``snapshot()`` and ``requests``::
 
         with ZiggyEmulator() as ziggy:
             ziggy.add_flow("Orders", tags=["sales"])
@@ -988,31 +987,35 @@ class ZiggyEmulator:
 
     # ---- request processing (called by the handler threads)
 
-    def _process(self, incoming: _Incoming) -> _Outcome:
-        """Latency, then the fault dice, then the API; logs the request either way."""
+    def _process(self, incoming: _Incoming) -> _Reply | None:
+        """Latency, then the fault dice, then the API; logs the request either way.
+
+        Returns the answer to send, or None when the connection must be dropped.
+        """
         ticket = self._log.reserve()
         if self.latency > 0:
             time.sleep(self.latency)
         dice = self._dice
         fault = dice.roll(incoming.method, incoming.path) if dice is not None else None
-        outcome, status = self._apply(incoming, fault, dice)
+        reply, status = self._apply(incoming, fault, dice)
         self._log.fill(
             ticket, RecordedRequest(incoming.method, incoming.path, incoming.query, status, fault)
         )
-        return outcome
+        return reply
 
     def _apply(
         self, incoming: _Incoming, fault: str | None, dice: _FaultDice | None
-    ) -> tuple[_Outcome, int]:
+    ) -> tuple[_Reply | None, int]:
+        """The answer (None: drop the connection) and the status to log for it."""
         if fault == "drop_before":
-            return _Outcome(None), 0
+            return None, 0
         if fault in ("429", "500", "503") and dice is not None:
             reply = _fault_reply(fault, dice.plan.retry_after)
-            return _Outcome(reply), reply.status
+            return reply, reply.status
         reply = _dispatch(self._backend, incoming, self.token_lifetime)
         if fault == "drop_after":
-            return _Outcome(None), reply.status
-        return _Outcome(reply), reply.status
+            return None, reply.status
+        return reply, reply.status
 
 
 def _with_uuid(fields: dict[str, Any], uuid: str | None) -> dict[str, Any]:

@@ -386,7 +386,13 @@ def _text_of(values: Iterable[Any]) -> str:
 
 
 def _by_name(entities: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(entities, key=lambda entity: (str(entity.get("name", "")), str(entity["uuid"])))
+    """Name order as a database collation gives it (case-insensitive first), then uuid."""
+
+    def key(entity: dict[str, Any]) -> tuple[str, str, str]:
+        name = str(entity.get("name", ""))
+        return (name.casefold(), name, str(entity["uuid"]))
+
+    return sorted(entities, key=key)
 
 
 def _any_tag(entity: Mapping[str, Any], wanted: Iterable[str]) -> bool:
@@ -649,8 +655,9 @@ class Store:
 
     def _insert(self, kind: Kind, fields: Mapping[str, Any]) -> dict[str, Any]:
         given: dict[str, Any] = _detach(dict(fields))
-        stamp = self._clock.stamp()
-        row = kind.columns(str(given.get("uuid") or uuidlib.uuid4()), stamp)
+        if not given.get("uuid"):
+            given["uuid"] = str(uuidlib.uuid4())
+        row = kind.columns(str(given["uuid"]), self._clock.stamp())
         unknown = sorted(set(given) - set(row))
         if unknown:
             raise ValueError(f"unknown {kind.label} fields {unknown}; known: {sorted(row)}")

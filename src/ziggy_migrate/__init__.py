@@ -15,7 +15,7 @@ under the ``ziggy_migrate`` logger, never with a password, token or secret value
 """
 
 from ._version import __version__
-from .apply import PRE_IMPORT_SAVE_NAME, import_bundle
+from .apply import PRE_IMPORT_SAVE_NAME, import_bundle, rollback
 from .bundle import CURRENT_SCHEMA_VERSION, dump_bundle, load_bundle, save_bundle
 from .client import RetryPolicy, ZiggyClient
 from .errors import (
@@ -101,5 +101,6 @@ __all__ = [
     "import_bundle",
     "load_bundle",
     "plan_import",
+    "rollback",
     "save_bundle",
 ]

@@ -112,7 +112,7 @@ class Transport:
         self._username = username
         self._password = password
         self._timeout = timeout
-        self._retry = retry
+        self.retry = retry
         self._tenant_id = tenant_id
         self._token: str | None = None
         self._user_uuid: str | None = None
@@ -305,12 +305,17 @@ class Transport:
         return response
 
     def _may_retry(self, attempt: int, started: float) -> bool:
-        return attempt < self._retry.attempts and time.monotonic() - started < self._retry.total
+        return attempt < self.retry.attempts and time.monotonic() - started < self.retry.total
+
+    def count_retry(self) -> None:
+        """Count a retry decided above the transport (a create tried again)."""
+        with self._stats_lock:
+            self.retries += 1
 
     def _wait(self, attempt: int, retry_after: float | None, what: str) -> None:
         with self._stats_lock:
             self.retries += 1
-            pause = self._retry.pause(attempt, retry_after, self._rng)
+            pause = self.retry.pause(attempt, retry_after, self._rng)
         logger.info("retrying %s (retry %d) in %.2f s", what, attempt, pause)
         time.sleep(pause)
 

@@ -16,11 +16,14 @@ with the reason.
 
 from __future__ import annotations
 
+import enum
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -40,16 +43,24 @@ from .models import (
 from .plan import Action, ImportMode, ImportPlan, PlannedItem, make_plan, read_target
 from .references import find_references, find_secret_names, rewrite
 from .report import ImportReport, ProcessedItem
+from .rollback import default_rollback_dir, load_rollback, write_rollback_bundle
 
-__all__ = ["PRE_IMPORT_SAVE_NAME", "import_bundle"]
+__all__ = ["DEFAULT_ROLLBACK_DIR", "PRE_IMPORT_SAVE_NAME", "import_bundle", "rollback"]
 
 logger = logging.getLogger("ziggy_migrate.import")
 
 PRE_IMPORT_SAVE_NAME = "Pre import"
 """The named save made of every flow right before it is overwritten."""
 
+
+class _DefaultDir(enum.Enum):
+    DEFAULT = enum.auto()
+
+
+DEFAULT_ROLLBACK_DIR: Final = _DefaultDir.DEFAULT
+"""Write rollback bundles to :func:`~ziggy_migrate.rollback.default_rollback_dir`."""
+
 T = TypeVar("T")
-R = TypeVar("R")
 
 
 def import_bundle(
@@ -60,18 +71,29 @@ def import_bundle(
     backup: bool = True,
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
+    rollback_dir: str | os.PathLike[str] | _DefaultDir | None = DEFAULT_ROLLBACK_DIR,
+    _same_server_expected: bool = False,
 ) -> ImportReport:
     """Import ``bundle`` into the server behind ``client``.
 
     Matching is by UUID, then by name, else the item is created; ``mode`` says what
     happens to matched items (``skip``, ``duplicate`` or ``overwrite``). Unless
     ``backup=False``, the server makes a database backup before the first write, and a
-    failed backup raises :class:`BackupFailedError` with nothing written. With
-    ``dry_run=True`` nothing is written and the report shows the plan.
+    failed backup raises :class:`BackupFailedError` with nothing written. Before the first
+    overwrite, the target's current copy of every item to be overwritten is saved as a
+    rollback bundle in ``rollback_dir`` (the user state folder by default, ``None`` to
+    skip it); :func:`rollback` restores from it. With ``dry_run=True`` nothing is written
+    and the report shows the plan.
     """
     retries_before = client.retries
     target = read_target(client)
-    plan = make_plan(bundle, target, mode=ImportMode(mode), target_url=client.base_url)
+    plan = make_plan(
+        bundle,
+        target,
+        mode=ImportMode(mode),
+        target_url=client.base_url,
+        same_server_expected=_same_server_expected,
+    )
     secret_values = {item.uuid: item.has_value for item in target[ItemKind.SECRET]}
     for warning in plan.warnings:
         logger.warning("%s", warning)
@@ -90,10 +112,45 @@ def import_bundle(
             )
         logger.info("database backup made: %s", backup_result.local_backup_file or "ok")
 
+    rollback_path: Path | None = None
+    if rollback_dir is not None:
+        directory = (
+            default_rollback_dir() if rollback_dir == DEFAULT_ROLLBACK_DIR else Path(rollback_dir)
+        )
+        rollback_path = write_rollback_bundle(client, plan, target, directory)
+        if rollback_path is not None:
+            logger.info("rollback bundle written to %s", rollback_path)
+
     applier = _Applier(client, bundle, plan, progress)
     outcomes = applier.run()
-    return _report(
+    report = _report(
         plan, outcomes, client, secret_values, retries_before, dry_run=False, backup=backup_result
+    )
+    return attrs.evolve(report, rollback_path=str(rollback_path) if rollback_path else None)
+
+
+def rollback(
+    client: ZiggyClient,
+    source: str | os.PathLike[str] | Bundle,
+    *,
+    backup: bool = True,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Restore the items saved in a rollback bundle (see ``ImportReport.rollback_path``).
+
+    The bundle holds the target's own items, so they match by UUID and are overwritten
+    back to their saved state. Items an import created are not removed.
+    """
+    return import_bundle(
+        client,
+        load_rollback(source),
+        mode=ImportMode.OVERWRITE,
+        backup=backup,
+        dry_run=dry_run,
+        progress=progress,
+        rollback_dir=None,
+        _same_server_expected=True,
     )
 
 

@@ -7,8 +7,9 @@ the JSON path, before anything is half-built:
 2. the format version: a newer major is refused, an older one is upgraded one step at a
    time through ``_MIGRATIONS``;
 3. JSON Schema validation (``schemas/bundle-v<N>.schema.json``, shipped in the wheel);
-4. meaning: unique UUIDs and names per kind, every reference resolvable in the bundle;
-5. structuring into the attrs models with the package's converter.
+4. structuring into the attrs models with the package's converter;
+5. meaning: unique UUIDs and names per kind, every reference resolvable in the bundle
+   (or declared unresolved at export).
 
 Saving writes canonical JSON (sorted keys, items sorted by name then UUID, two-space
 indent, UTF-8, trailing newline) to a temporary file that replaces the target in one
@@ -20,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -32,7 +33,7 @@ from jsonschema.exceptions import best_match
 from . import _convert
 from .errors import BundleError
 from .models import Bundle, ItemKind
-from .references import find_references, find_secret_names
+from .references import dangling_references
 
 __all__ = ["CURRENT_SCHEMA_VERSION", "bundle_schema", "dump_bundle", "load_bundle", "save_bundle"]
 
@@ -74,11 +75,12 @@ def load_bundle(source: str | os.PathLike[str] | bytes) -> Bundle:
     document = _parse(_read(source))
     document = _upgrade(document)
     _validate_schema(document)
-    _check_meaning(document)
     try:
-        return _convert.structure(document, Bundle)
+        bundle = _convert.structure(document, Bundle)
     except Exception as exc:  # the schema should make this unreachable; never half-load
         raise BundleError(f"cannot be read as a bundle: {exc}") from None
+    _check_meaning(bundle)
+    return bundle
 
 
 def _read(source: str | os.PathLike[str] | bytes) -> bytes:
@@ -183,53 +185,21 @@ def _json_type(value: Any) -> str:
     )
 
 
-def _check_meaning(document: dict[str, Any]) -> None:
+def _check_meaning(bundle: Bundle) -> None:
     """Unique identities per kind and a closed set of references."""
     for kind in ItemKind:
-        _check_unique(document[kind.plural], kind.plural)
-    known = {
-        kind: {item["uuid"] for item in document[kind.plural]}
-        for kind in (ItemKind.CONNECTION, ItemKind.FLOW, ItemKind.STRUCTURE, ItemKind.VARIABLE)
-    }
-    secret_names = {item["name"] for item in document["secrets"]}
-    declared = {
-        (entry["itemUuid"], entry["kind"], entry["reference"])
-        for entry in document["unresolvedReferences"]
-    }
-    for index, flow in enumerate(document["flows"]):
-        refs = find_references(flow["nodes"])
-        for kind, uuids in known.items():
-            for uuid in sorted(refs.uuids(kind) - uuids):
-                if (flow["uuid"], kind.value, uuid) not in declared:
-                    raise BundleError(
-                        f"flow {flow['name']!r} refers to {kind.value} {uuid}, which is not "
-                        "in the bundle",
-                        location=f"$.flows[{index}].nodes",
-                    )
-        for name in sorted(refs.secret_names - secret_names):
-            if (flow["uuid"], ItemKind.SECRET.value, name) not in declared:
-                raise BundleError(
-                    f"flow {flow['name']!r} uses secrets.{name}, which is not in the bundle",
-                    location=f"$.flows[{index}].nodes",
-                )
-    for index, connection in enumerate(document["connections"]):
-        used = find_secret_names(connection["devValue"]) | find_secret_names(
-            connection["prodValue"]
-        )
-        for name in sorted(used - secret_names):
-            if (connection["uuid"], ItemKind.SECRET.value, name) not in declared:
-                raise BundleError(
-                    f"connection {connection['name']!r} uses secrets.{name}, which is not in "
-                    "the bundle",
-                    location=f"$.connections[{index}]",
-                )
+        _check_unique(bundle.items(kind), kind.plural)
+    declared = set(bundle.unresolved_references)
+    for dangling in dangling_references(bundle):
+        if dangling.reference not in declared:
+            raise BundleError(dangling.describe(), location=dangling.location)
 
 
-def _check_unique(items: list[dict[str, Any]], plural: str) -> None:
+def _check_unique(items: Sequence[Any], plural: str) -> None:
     for field in ("uuid", "name"):
         seen: dict[str, int] = {}
         for index, item in enumerate(items):
-            value = item[field]
+            value = getattr(item, field)
             if value in seen:
                 raise BundleError(
                     f"duplicate {field} {value!r} (also at $.{plural}[{seen[value]}])",

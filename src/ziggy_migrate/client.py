@@ -405,7 +405,8 @@ class ZiggyClient:
         self, what: str, post: Callable[[], str], lookup: Callable[[], str | None]
     ) -> str:
         """Run a create; after an ambiguous failure, adopt the item if it now exists."""
-        for attempt in range(1, _CREATE_ATTEMPTS + 1):
+        attempts = max(_CREATE_ATTEMPTS, self._transport.retry.attempts)
+        for attempt in range(1, attempts + 1):
             try:
                 return post()
             except AmbiguousWriteError as exc:
@@ -414,11 +415,12 @@ class ZiggyClient:
                 if existing is not None:
                     logger.info("%s was created by the earlier attempt; keeping it", what)
                     return existing
-                if attempt == _CREATE_ATTEMPTS:
+                if attempt == attempts:
                     raise ServerError(
                         f"Could not create {what}: the server kept failing ({exc}).",
                         response_code=503,
                     ) from None
+                self._transport.count_retry()
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod

@@ -70,11 +70,16 @@ _MODE_ACTION = {
 
 @attrs.frozen
 class TargetItem:
-    """An item as it is on the target when the plan is made."""
+    """An item as it is on the target when the plan is made.
+
+    ``item`` is the model as listed (a :class:`FlowSummary` for flows: their graphs are
+    only fetched when a rollback copy is needed).
+    """
 
     uuid: str
     name: str
     fingerprint: str
+    item: Any = attrs.field(eq=False, repr=False)
     has_value: bool | None = None
 
 
@@ -172,7 +177,9 @@ def fingerprint(item: Any) -> str:
 
 
 def _target_item(item: Any, uuid: str, name: str, has_value: bool | None = None) -> TargetItem:
-    return TargetItem(uuid=uuid, name=name, fingerprint=fingerprint(item), has_value=has_value)
+    return TargetItem(
+        uuid=uuid, name=name, fingerprint=fingerprint(item), item=item, has_value=has_value
+    )
 
 
 def make_plan(
@@ -181,13 +188,14 @@ def make_plan(
     *,
     mode: ImportMode,
     target_url: str,
+    same_server_expected: bool = False,
 ) -> ImportPlan:
     """The pure part of planning: bundle + target state -> plan."""
     items: list[PlannedItem] = []
     for kind in ItemKind:
         items.extend(_plan_kind(kind, bundle.items(kind), target[kind], mode))
     warnings = []
-    if _same_server(bundle.provenance.source.url, target_url):
+    if not same_server_expected and _same_server(bundle.provenance.source.url, target_url):
         warnings.append(
             f"this bundle was exported from {target_url}, the server it is being imported "
             "into; check that this is the server you meant"

@@ -22,11 +22,13 @@ from typing import Any
 
 import attrs
 
-from .models import ItemKind
+from .models import Bundle, ItemKind, UnresolvedReference
 
 __all__ = [
     "SECRET_REFERENCE",
+    "DanglingReference",
     "References",
+    "dangling_references",
     "find_references",
     "find_secret_names",
     "rewrite",
@@ -132,3 +134,53 @@ def _rewrite_text(text: str, uuids: Mapping[str, str], secret_names: Mapping[str
             lambda match: "secrets." + secret_names.get(match.group(1), match.group(1)), text
         )
     return text
+
+
+@attrs.frozen
+class DanglingReference:
+    """A reference that nothing in the bundle answers, and where it sits."""
+
+    reference: UnresolvedReference
+    holder: str
+    location: str
+
+    def describe(self) -> str:
+        ref = self.reference
+        target = (
+            f"secrets.{ref.reference}"
+            if ref.kind is ItemKind.SECRET
+            else f"{ref.kind.value} {ref.reference}"
+        )
+        return f"{self.holder} refers to {target}, which is not in the bundle"
+
+
+def dangling_references(bundle: Bundle) -> list[DanglingReference]:
+    """Every reference in ``bundle`` to an item it does not hold, in bundle order."""
+    known = {
+        kind: {item.uuid for item in bundle.items(kind)}
+        for kind in (ItemKind.CONNECTION, ItemKind.FLOW, ItemKind.STRUCTURE, ItemKind.VARIABLE)
+    }
+    secret_names = {secret.name for secret in bundle.secrets}
+    dangling: list[DanglingReference] = []
+    for index, flow in enumerate(bundle.flows):
+        refs = find_references(flow.nodes)
+        holder, location = f"flow {flow.name!r}", f"$.flows[{index}].nodes"
+        for kind, uuids in known.items():
+            for uuid in sorted(refs.uuids(kind) - uuids):
+                entry = UnresolvedReference(item_uuid=flow.uuid, kind=kind, reference=uuid)
+                dangling.append(DanglingReference(entry, holder, location))
+        for name in sorted(refs.secret_names - secret_names):
+            entry = UnresolvedReference(item_uuid=flow.uuid, kind=ItemKind.SECRET, reference=name)
+            dangling.append(DanglingReference(entry, holder, location))
+    for index, connection in enumerate(bundle.connections):
+        used = find_secret_names(connection.dev_value) | find_secret_names(connection.prod_value)
+        for name in sorted(used - secret_names):
+            entry = UnresolvedReference(
+                item_uuid=connection.uuid, kind=ItemKind.SECRET, reference=name
+            )
+            dangling.append(
+                DanglingReference(
+                    entry, f"connection {connection.name!r}", f"$.connections[{index}]"
+                )
+            )
+    return dangling

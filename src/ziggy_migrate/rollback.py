@@ -1,0 +1,96 @@
+"""Rollback bundles: a local copy of everything an import is about to overwrite.
+
+A server backup can fail, be turned off, or live where the operator cannot reach it. So
+before the first overwrite, the import saves the target's current version of every item
+it will overwrite as an ordinary bundle file (no secret values, as always). Importing
+that file back with ``overwrite`` — :func:`rollback` — puts those items back as they were.
+Items the import *created* are not removed by a rollback; the import report lists them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import attrs
+import platformdirs
+
+from ._version import __version__
+from .bundle import load_bundle, save_bundle
+from .client import ZiggyClient
+from .models import Bundle, ItemKind, Provenance, SourceServer
+from .plan import Action, ImportPlan, TargetItem
+from .references import dangling_references
+
+__all__ = ["default_rollback_dir", "write_rollback_bundle"]
+
+STATE_DIR_ENV = "ZIGGY_STATE_DIR"
+
+
+def default_rollback_dir() -> Path:
+    """``$ZIGGY_STATE_DIR/rollback``, else the platform's user state folder."""
+    base = os.environ.get(STATE_DIR_ENV) or platformdirs.user_state_dir("ziggy-migrate")
+    return Path(base) / "rollback"
+
+
+def write_rollback_bundle(
+    client: ZiggyClient,
+    plan: ImportPlan,
+    target: dict[ItemKind, list[TargetItem]],
+    directory: Path,
+) -> Path | None:
+    """Save the target's copy of every item ``plan`` overwrites; None when there is none."""
+    overwritten = {
+        kind: [
+            item.target_uuid
+            for item in plan.of_kind(kind)
+            if item.action is Action.OVERWRITE and item.target_uuid is not None
+        ]
+        for kind in ItemKind
+    }
+    if not any(overwritten.values()):
+        return None
+    listed = {
+        kind: {item.uuid: item.item for item in target[kind]}
+        for kind in ItemKind
+        if kind is not ItemKind.FLOW
+    }
+    with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
+        flows = list(pool.map(lambda uuid: client.get_flow(uuid).flow, overwritten[ItemKind.FLOW]))
+    items: dict[str, Any] = {
+        kind.plural: tuple(listed[kind][uuid] for uuid in overwritten[kind])
+        for kind in ItemKind
+        if kind is not ItemKind.FLOW
+    }
+    bundle = Bundle(
+        provenance=Provenance(
+            source=SourceServer(url=client.base_url, name=client.name),
+            tool_version=__version__,
+            exported_at=_now(),
+        ),
+        flows=tuple(flows),
+        **items,
+    )
+    # The copies point at items that stay on the server; declare those references so the
+    # file loads as a bundle of its own.
+    bundle = attrs.evolve(
+        bundle,
+        unresolved_references=tuple(d.reference for d in dangling_references(bundle)),
+    )
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    host = re.sub(r"[^A-Za-z0-9.-]+", "-", client.base_url.split("://", 1)[-1]).strip("-")
+    return save_bundle(bundle, directory / f"rollback-{host}-{_now(compact=True)}.json")
+
+
+def load_rollback(source: str | os.PathLike[str] | Bundle) -> Bundle:
+    """A rollback bundle from a path or an already loaded bundle."""
+    return source if isinstance(source, Bundle) else load_bundle(source)
+
+
+def _now(*, compact: bool = False) -> str:
+    now = _dt.datetime.now(_dt.timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%S%fZ" if compact else "%Y-%m-%dT%H:%M:%SZ")

@@ -18,8 +18,10 @@ rename, so a crash never leaves a truncated bundle.
 
 from __future__ import annotations
 
+import enum
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
@@ -31,13 +33,29 @@ import jsonschema
 from jsonschema.exceptions import best_match
 
 from . import _convert
+from ._bundle_dir import INDEX_FILE, read_directory, write_directory
 from .errors import BundleError
 from .models import Bundle, ItemKind
 from .references import dangling_references
 
-__all__ = ["CURRENT_SCHEMA_VERSION", "bundle_schema", "dump_bundle", "load_bundle", "save_bundle"]
+__all__ = [
+    "CURRENT_SCHEMA_VERSION",
+    "Layout",
+    "bundle_schema",
+    "dump_bundle",
+    "load_bundle",
+    "save_bundle",
+]
 
 CURRENT_SCHEMA_VERSION = 1
+
+
+class Layout(str, enum.Enum):
+    """How a bundle is laid out on disk."""
+
+    FILE = "file"
+    DIR = "dir"
+
 
 _Migration = Callable[[dict[str, Any]], dict[str, Any]]
 # _MIGRATIONS[n] turns a version-n document into a version-(n+1) document. Every released
@@ -70,9 +88,18 @@ def load_bundle(source: str | os.PathLike[str] | bytes) -> Bundle:
     """Load, upgrade, validate and check a bundle from a path, JSON text or bytes.
 
     A ``str`` whose first non-blank character is ``{`` is taken as JSON text; any other
-    ``str`` is a path.
+    ``str`` is a path, to a bundle file or to a bundle folder (``layout="dir"``).
     """
-    document = _parse(_read(source))
+    if not isinstance(source, bytes) and not _is_text(source) and Path(source).is_dir():
+        document, files = read_directory(Path(source))
+        try:
+            return _bundle_from(document)
+        except BundleError as exc:
+            raise _in_file(exc, files) from None
+    return _bundle_from(_parse(_read(source)))
+
+
+def _bundle_from(document: dict[str, Any]) -> Bundle:
     document = _upgrade(document)
     _validate_schema(document)
     try:
@@ -83,10 +110,24 @@ def load_bundle(source: str | os.PathLike[str] | bytes) -> Bundle:
     return bundle
 
 
+def _is_text(source: str | os.PathLike[str]) -> bool:
+    return isinstance(source, str) and source.lstrip().startswith("{")
+
+
+def _in_file(error: BundleError, files: dict[str, list[str]]) -> BundleError:
+    """Point an error at ``$.flows[3]`` to the file that holds that flow."""
+    match = re.match(r"^\$\.(\w+)\[(\d+)\](.*)$", error.location)
+    if match and match.group(1) in files and int(match.group(2)) < len(files[match.group(1)]):
+        where = files[match.group(1)][int(match.group(2))]
+        return BundleError(error.reason, location=f"{where}: ${match.group(3)}")
+    return BundleError(error.reason, location=f"{INDEX_FILE}: {error.location}")
+
+
 def _read(source: str | os.PathLike[str] | bytes) -> bytes:
     if isinstance(source, bytes):
         return source
-    if isinstance(source, str) and source.lstrip().startswith("{"):
+    if _is_text(source):
+        assert isinstance(source, str)
         return source.encode("utf-8")
     path = Path(source)
     try:
@@ -211,21 +252,36 @@ def _check_unique(items: Sequence[Any], plural: str) -> None:
 # -- saving -------------------------------------------------------------------------------
 
 
-def dump_bundle(bundle: Bundle) -> str:
-    """The canonical JSON text of a bundle (what :func:`save_bundle` writes)."""
-    document = _convert.unstructure(bundle)
+def _canonical_document(bundle: Bundle) -> dict[str, Any]:
+    document: dict[str, Any] = _convert.unstructure(bundle)
     for kind in ItemKind:
         document[kind.plural].sort(key=lambda item: (item["name"], item["uuid"]))
     document["unresolvedReferences"].sort(
         key=lambda item: (item["itemUuid"], item["kind"], item["reference"])
     )
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return document
 
 
-def save_bundle(bundle: Bundle, path: str | os.PathLike[str]) -> Path:
-    """Write ``bundle`` to ``path`` atomically and return the path."""
+def dump_bundle(bundle: Bundle) -> str:
+    """The canonical JSON text of a bundle (what :func:`save_bundle` writes)."""
+    return (
+        json.dumps(_canonical_document(bundle), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    )
+
+
+def save_bundle(
+    bundle: Bundle, path: str | os.PathLike[str], *, layout: Layout | str = "file"
+) -> Path:
+    """Write ``bundle`` to ``path`` atomically and return the path.
+
+    ``layout="file"`` writes one JSON file; ``layout="dir"`` writes a folder with an index
+    and one file per item (see ``_bundle_dir``), which git diffs item by item.
+    """
     target = Path(path)
-    write_atomically(target, dump_bundle(bundle))
+    if Layout(layout) is Layout.DIR:
+        write_directory(_canonical_document(bundle), target)
+    else:
+        write_atomically(target, dump_bundle(bundle))
     return target
 
 

@@ -16,8 +16,9 @@ under the ``ziggy_migrate`` logger, never with a password, token or secret value
 
 from ._version import __version__
 from .apply import PRE_IMPORT_SAVE_NAME, import_bundle, rollback
-from .bundle import CURRENT_SCHEMA_VERSION, dump_bundle, load_bundle, save_bundle
+from .bundle import CURRENT_SCHEMA_VERSION, Layout, dump_bundle, load_bundle, save_bundle
 from .client import RetryPolicy, ZiggyClient
+from .diff import BundleDiff, ItemChange, diff_bundles, diff_with_server
 from .errors import (
     AuthenticationError,
     BackupFailedError,
@@ -52,7 +53,10 @@ from .models import (
     Variable,
 )
 from .plan import Action, ImportMode, ImportPlan, MatchMethod, PlannedItem, plan_import
+from .promote import PromoteResult, promote
 from .report import ImportReport, ProcessedItem
+from .saved_plan import load_plan, save_plan
+from .subset import select_flows
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
@@ -63,6 +67,7 @@ __all__ = [
     "BackupResult",
     "BadRequestError",
     "Bundle",
+    "BundleDiff",
     "BundleError",
     "Connection",
     "ExportResult",
@@ -72,13 +77,16 @@ __all__ = [
     "ImportMode",
     "ImportPlan",
     "ImportReport",
+    "ItemChange",
     "ItemKind",
+    "Layout",
     "MatchMethod",
     "NamedSave",
     "NotFoundError",
     "PlanError",
     "PlannedItem",
     "ProcessedItem",
+    "PromoteResult",
     "Provenance",
     "RateLimitedError",
     "RequestTimeoutError",
@@ -96,11 +104,17 @@ __all__ = [
     "ZiggyClient",
     "ZiggyError",
     "__version__",
+    "diff_bundles",
+    "diff_with_server",
     "dump_bundle",
     "export_flows",
     "import_bundle",
     "load_bundle",
+    "load_plan",
     "plan_import",
+    "promote",
     "rollback",
     "save_bundle",
+    "save_plan",
+    "select_flows",
 ]

@@ -1,4 +1,4 @@
-"""Readable text and HTML tables for plans and reports (``repr`` and notebooks)."""
+"""Readable text and HTML tables for plans, reports and diffs (``repr`` and notebooks)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .diff import BundleDiff
     from .plan import ImportPlan
     from .report import ImportReport
 
-__all__ = ["plan_html", "plan_text", "report_html", "report_text"]
+__all__ = ["diff_html", "diff_text", "plan_html", "plan_text", "report_html", "report_text"]
 
 _PLAN_COLUMNS = ("kind", "name", "match", "action", "target uuid", "note")
 _REPORT_COLUMNS = ("kind", "name", "match", "result", "uuid", "processed", "error")
@@ -104,3 +105,28 @@ def report_text(report: ImportReport) -> str:
 
 def report_html(report: ImportReport) -> str:
     return _html_table(_report_caption(report), _REPORT_COLUMNS, _report_rows(report))
+
+
+_DIFF_COLUMNS = ("kind", "name", "change", "fields")
+
+
+def _diff_rows(diff: BundleDiff) -> list[tuple[str, ...]]:
+    return [
+        (change.kind.value, change.name, change.change.value, ", ".join(change.fields))
+        for change in diff.changes
+    ]
+
+
+def _diff_caption(diff: BundleDiff) -> str:
+    counts = diff.summary()
+    return ", ".join(f"{count} {what}" for what, count in counts.items())
+
+
+def diff_text(diff: BundleDiff) -> str:
+    if not diff.changes:
+        return f"No differences ({diff.unchanged} items unchanged)"
+    return "\n".join([_diff_caption(diff), _text_table(_DIFF_COLUMNS, _diff_rows(diff))])
+
+
+def diff_html(diff: BundleDiff) -> str:
+    return _html_table(_diff_caption(diff), _DIFF_COLUMNS, _diff_rows(diff))

@@ -28,7 +28,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from .client import ZiggyClient
-from .errors import BackupFailedError, ZiggyError
+from .errors import BackupFailedError, PlanError, ZiggyError
 from .export import ProgressCallback
 from .models import (
     BackupResult,
@@ -44,6 +44,8 @@ from .plan import Action, ImportMode, ImportPlan, PlannedItem, make_plan, read_t
 from .references import find_references, find_secret_names, rewrite
 from .report import ImportReport, ProcessedItem
 from .rollback import default_rollback_dir, load_rollback, write_rollback_bundle
+from .saved_plan import check_plan_still_holds
+from .subset import select_flows
 
 __all__ = ["DEFAULT_ROLLBACK_DIR", "PRE_IMPORT_SAVE_NAME", "import_bundle", "rollback"]
 
@@ -67,7 +69,10 @@ def import_bundle(
     client: ZiggyClient,
     bundle: Bundle,
     *,
-    mode: ImportMode | str,
+    mode: ImportMode | str | None = None,
+    plan: ImportPlan | None = None,
+    flow_ids: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
     backup: bool = True,
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
@@ -84,8 +89,22 @@ def import_bundle(
     rollback bundle in ``rollback_dir`` (the user state folder by default, ``None`` to
     skip it); :func:`rollback` restores from it. With ``dry_run=True`` nothing is written
     and the report shows the plan.
+
+    ``flow_ids``/``tags`` import only those flows of the bundle, with what they need.
+    ``plan`` (a saved :class:`ImportPlan`, see ``saved_plan``) applies exactly that plan
+    and raises :class:`PlanError`, writing nothing, when the target changed since.
     """
     retries_before = client.retries
+    saved_plan = plan
+    if saved_plan is not None:
+        if mode is not None and ImportMode(mode) is not saved_plan.mode:
+            raise PlanError(
+                f"the plan was made with mode {saved_plan.mode.value}, not {ImportMode(mode).value}"
+            )
+        mode = saved_plan.mode
+    if mode is None:
+        raise TypeError("import_bundle() needs a mode (skip, duplicate or overwrite) or a plan")
+    bundle = select_flows(bundle, flow_ids=flow_ids, tags=tags)
     target = read_target(client)
     plan = make_plan(
         bundle,
@@ -94,6 +113,8 @@ def import_bundle(
         target_url=client.base_url,
         same_server_expected=_same_server_expected,
     )
+    if saved_plan is not None:
+        check_plan_still_holds(saved_plan, plan)
     secret_values = {item.uuid: item.has_value for item in target[ItemKind.SECRET]}
     for warning in plan.warnings:
         logger.warning("%s", warning)

@@ -24,8 +24,10 @@ import attrs
 
 from . import _convert
 from ._render import plan_html, plan_text
+from .bundle import dump_bundle
 from .client import ZiggyClient
 from .models import Bundle, ItemKind
+from .subset import select_flows
 
 __all__ = ["Action", "ImportMode", "ImportPlan", "MatchMethod", "PlannedItem", "plan_import"]
 
@@ -122,6 +124,7 @@ class ImportPlan:
     target_url: str
     items: tuple[PlannedItem, ...]
     warnings: tuple[str, ...] = ()
+    bundle_digest: str = ""
 
     def of_kind(self, kind: ItemKind) -> tuple[PlannedItem, ...]:
         return tuple(item for item in self.items if item.kind is kind)
@@ -150,8 +153,14 @@ def plan_import(
     bundle: Bundle,
     *,
     mode: ImportMode | str,
+    flow_ids: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
 ) -> ImportPlan:
-    """Read the target and decide what importing ``bundle`` would do. Writes nothing."""
+    """Read the target and decide what importing ``bundle`` would do. Writes nothing.
+
+    ``flow_ids``/``tags`` plan only those flows of the bundle, with what they need.
+    """
+    bundle = select_flows(bundle, flow_ids=flow_ids, tags=tags)
     return make_plan(bundle, read_target(client), mode=ImportMode(mode), target_url=client.base_url)
 
 
@@ -168,6 +177,11 @@ def read_target(client: ZiggyClient) -> dict[ItemKind, list[TargetItem]]:
         ItemKind.VARIABLE: [_target_item(v, v.uuid, v.name) for v in client.list_variables()],
     }
     return target
+
+
+def bundle_digest(bundle: Bundle) -> str:
+    """A hash of a bundle's canonical text: ties a saved plan to the bundle it was made for."""
+    return hashlib.sha256(dump_bundle(bundle).encode("utf-8")).hexdigest()
 
 
 def fingerprint(item: Any) -> str:
@@ -194,15 +208,49 @@ def make_plan(
     items: list[PlannedItem] = []
     for kind in ItemKind:
         items.extend(_plan_kind(kind, bundle.items(kind), target[kind], mode))
-    warnings = []
+    warnings = _subflow_warnings(bundle, items, target[ItemKind.FLOW])
     if not same_server_expected and _same_server(bundle.provenance.source.url, target_url):
         warnings.append(
             f"this bundle was exported from {target_url}, the server it is being imported "
             "into; check that this is the server you meant"
         )
     return ImportPlan(
-        mode=mode, target_url=target_url, items=tuple(items), warnings=tuple(warnings)
+        mode=mode,
+        target_url=target_url,
+        items=tuple(items),
+        warnings=tuple(warnings),
+        bundle_digest=bundle_digest(bundle),
     )
+
+
+def _subflow_warnings(
+    bundle: Bundle, items: list[PlannedItem], target_flows: list[TargetItem]
+) -> list[str]:
+    """Name the flows whose subflow flag the API cannot carry over.
+
+    ``isSubflow`` is not part of the server's UpdateFlowDto, so an import cannot set it:
+    a subflow created by an import arrives as an ordinary flow until fixed in the editor.
+    """
+    is_subflow = {flow.uuid: flow.is_subflow for flow in bundle.flows}
+    on_target = {item.uuid: bool(getattr(item.item, "is_subflow", False)) for item in target_flows}
+    names = [
+        item.name
+        for item in items
+        if item.kind is ItemKind.FLOW
+        and item.action.writes
+        and is_subflow.get(item.source_uuid, False)
+        != (
+            on_target.get(item.target_uuid or "", False)
+            if item.action is Action.OVERWRITE
+            else False
+        )
+    ]
+    if not names:
+        return []
+    return [
+        "the Ziggy API cannot set a flow's subflow flag, so these flows will not be marked "
+        f"as subflows on the target (set it in the editor): {', '.join(sorted(names))}"
+    ]
 
 
 def _plan_kind(

@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ._json import JSONRejected, dumps_canonical, loads_strict
 from .errors import BundleError
 
 __all__ = ["INDEX_FILE", "KIND_FOLDERS", "read_directory", "write_directory"]
@@ -38,10 +39,6 @@ def item_file_name(item: dict[str, Any]) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", str(item["name"]).lower()).strip("-")[:60] or "item"
     uuid = re.sub(r"[^A-Za-z0-9-]", "", str(item["uuid"]))
     return f"{slug}--{uuid[:8]}.json"
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def write_directory(document: dict[str, Any], target: Path) -> None:
@@ -60,7 +57,7 @@ def write_directory(document: dict[str, Any], target: Path) -> None:
         raise BundleError(f"cannot write in {parent}: {exc.strerror}", location="") from None
     try:
         index = {key: document[key] for key in _INDEX_KEYS}
-        (staging / INDEX_FILE).write_text(_canonical(index), encoding="utf-8")
+        (staging / INDEX_FILE).write_text(dumps_canonical(index), encoding="utf-8")
         for folder in KIND_FOLDERS:
             (staging / folder).mkdir()
             for item in document[folder]:
@@ -68,7 +65,7 @@ def write_directory(document: dict[str, Any], target: Path) -> None:
                 path = staging / folder / name
                 if path.exists():  # two items sharing a slug and a UUID prefix
                     path = staging / folder / name.replace(".json", f"-{item['uuid']}.json")
-                path.write_text(_canonical(item), encoding="utf-8")
+                path.write_text(dumps_canonical(item), encoding="utf-8")
         _swap_in(staging, target)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -117,7 +114,7 @@ def _read_json(path: Path) -> Any:
     except OSError as exc:
         raise BundleError(f"cannot read {path}: {exc.strerror}", location="") from None
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        return loads_strict(raw.decode("utf-8").removeprefix("\ufeff"))
     except UnicodeDecodeError:
         raise BundleError(f"{path}: not UTF-8 text", location="") from None
     except json.JSONDecodeError as exc:
@@ -125,9 +122,5 @@ def _read_json(path: Path) -> Any:
             f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
             location="",
         ) from None
-    except (ValueError, RecursionError) as exc:
-        raise BundleError(f"{path}: {exc or 'nested too deeply'}", location="") from None
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    except JSONRejected as exc:
+        raise BundleError(f"{path}: the JSON {exc}", location="") from None

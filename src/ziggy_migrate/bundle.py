@@ -18,6 +18,7 @@ rename, so a crash never leaves a truncated bundle.
 
 from __future__ import annotations
 
+import copy
 import enum
 import json
 import os
@@ -34,6 +35,7 @@ from jsonschema.exceptions import best_match
 
 from . import _convert
 from ._bundle_dir import INDEX_FILE, read_directory, write_directory
+from ._json import JSONRejected, loads_strict
 from .errors import BundleError
 from .models import Bundle, ItemKind
 from .references import dangling_references
@@ -42,12 +44,19 @@ __all__ = [
     "CURRENT_SCHEMA_VERSION",
     "Layout",
     "bundle_schema",
+    "check_bundle",
     "dump_bundle",
     "load_bundle",
     "save_bundle",
 ]
 
 CURRENT_SCHEMA_VERSION = 1
+_RULE_MESSAGES = {
+    "maxLength": "is too long (at most {} characters)",
+    "maxItems": "has too many items (at most {})",
+    "pattern": "does not match the pattern {}",
+}
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
 class Layout(str, enum.Enum):
@@ -63,9 +72,13 @@ _Migration = Callable[[dict[str, Any]], dict[str, Any]]
 _MIGRATIONS: dict[int, _Migration] = {}
 
 
-@cache
 def bundle_schema(version: int = CURRENT_SCHEMA_VERSION) -> dict[str, Any]:
     """The JSON Schema of bundle format ``version``, read from the installed package."""
+    return copy.deepcopy(_schema(version))
+
+
+@cache
+def _schema(version: int) -> dict[str, Any]:
     text = (
         resources.files("ziggy_migrate")
         .joinpath("schemas")
@@ -78,7 +91,7 @@ def bundle_schema(version: int = CURRENT_SCHEMA_VERSION) -> dict[str, Any]:
 
 @cache
 def _validator(version: int) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(bundle_schema(version))
+    return jsonschema.Draft202012Validator(_schema(version))
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -99,6 +112,16 @@ def load_bundle(source: str | os.PathLike[str] | bytes) -> Bundle:
     return _bundle_from(_parse(_read(source)))
 
 
+def check_bundle(bundle: Bundle) -> None:
+    """Raise :class:`BundleError` unless ``bundle`` would load back as it is.
+
+    Exports run this before writing, so that a file ziggy-migrate writes is always one it
+    can read (a server can hold what a bundle cannot: duplicate names, deep graphs...).
+    """
+    text = dump_bundle(bundle)
+    _bundle_from(_parse(text.encode("utf-8")))
+
+
 def _bundle_from(document: dict[str, Any]) -> Bundle:
     document = _upgrade(document)
     _validate_schema(document)
@@ -111,7 +134,8 @@ def _bundle_from(document: dict[str, Any]) -> Bundle:
 
 
 def _is_text(source: str | os.PathLike[str]) -> bool:
-    return isinstance(source, str) and source.lstrip().startswith("{")
+    """JSON text rather than a path: it starts (after blanks or a BOM) like JSON does."""
+    return isinstance(source, str) and source.lstrip("\ufeff \t\r\n")[:1] in ("{", "[")
 
 
 def _in_file(error: BundleError, files: dict[str, list[str]]) -> BundleError:
@@ -140,10 +164,6 @@ def _read(source: str | os.PathLike[str] | bytes) -> bytes:
         raise BundleError(f"cannot read {path}: {exc.strerror}", location="") from None
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _parse(raw: bytes) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
@@ -151,15 +171,13 @@ def _parse(raw: bytes) -> dict[str, Any]:
         raise BundleError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
     text = text.removeprefix("\ufeff")
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = loads_strict(text)
     except json.JSONDecodeError as exc:
         raise BundleError(
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
-    except ValueError as exc:
-        raise BundleError(str(exc)) from None
-    except RecursionError:
-        raise BundleError("JSON nested too deeply to be a bundle") from None
+    except JSONRejected as exc:
+        raise BundleError(f"not a bundle: the JSON {exc}") from None
     if not isinstance(document, dict):
         raise BundleError(f"a bundle is a JSON object, not {_json_type(document)}")
     return document
@@ -178,10 +196,15 @@ def _upgrade(document: dict[str, Any]) -> dict[str, Any]:
             f"(up to {CURRENT_SCHEMA_VERSION}); upgrade ziggy-migrate to read it",
             location="$.schemaVersion",
         )
-    if version < 1:
-        raise BundleError(f"unknown bundle format {version}", location="$.schemaVersion")
     while version < CURRENT_SCHEMA_VERSION:
-        document = _MIGRATIONS[version](document)
+        step = _MIGRATIONS.get(version)
+        if step is None:
+            raise BundleError(
+                f"unknown bundle format {version}: this ziggy-migrate reads formats 1 to "
+                f"{CURRENT_SCHEMA_VERSION}",
+                location="$.schemaVersion",
+            )
+        document = step(document)
         version += 1
         document["schemaVersion"] = version
     return document
@@ -196,8 +219,9 @@ def _validate_schema(document: dict[str, Any]) -> None:
         return
     location = _json_path(error.absolute_path)
     message = error.message
-    if len(message) > 200:
-        message = message[:200] + "..."
+    if len(message) > 200:  # the message quotes the value: say the rule instead
+        rule = _RULE_MESSAGES.get(str(error.validator), "breaks the schema rule {}")
+        message = "the value " + rule.format(json.dumps(error.validator_value)[:80])
     raise BundleError(_describe_item(document, error.absolute_path) + message, location=location)
 
 
@@ -230,6 +254,12 @@ def _check_meaning(bundle: Bundle) -> None:
     """Unique identities per kind and a closed set of references."""
     for kind in ItemKind:
         _check_unique(bundle.items(kind), kind.plural)
+    for index, secret in enumerate(bundle.secrets):
+        if not _IDENTIFIER.fullmatch(secret.name):
+            raise BundleError(
+                f"secret name {secret.name[:80]!r} is not a JavaScript identifier",
+                location=f"$.secrets[{index}].name",
+            )
     declared = set(bundle.unresolved_references)
     for dangling in dangling_references(bundle):
         if dangling.reference not in declared:
@@ -306,9 +336,25 @@ def write_atomically(target: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(handle.name, _mode_for(target))
         os.replace(handle.name, target)
     except BaseException as exc:
         Path(handle.name).unlink(missing_ok=True)
+        if isinstance(exc, UnicodeEncodeError):
+            raise BundleError(
+                f"cannot write {target}: the content holds text that is not valid Unicode",
+                location="",
+            ) from None
         if isinstance(exc, OSError):
             raise BundleError(f"cannot write {target}: {exc.strerror}", location="") from None
         raise
+
+
+def _mode_for(target: Path) -> int:
+    """Keep an existing file's permissions; a new file gets the usual umask-based ones."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

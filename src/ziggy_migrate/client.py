@@ -221,7 +221,9 @@ class ZiggyClient:
         )
 
         def lookup() -> str | None:
-            current = _comparable_flow(self._transport.request("GET", f"/api/flow/{flow_uuid}"))
+            current = _comparable_flow(
+                self._transport.request("GET", f"/api/flow/{quote_segment(flow_uuid)}")
+            )
             saves = self._transport.request(
                 "GET", f"/api/ziggy/named-saves/{quote_segment(flow_uuid)}"
             )

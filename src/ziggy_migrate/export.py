@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from ._version import __version__
-from .bundle import save_bundle
+from .bundle import check_bundle, save_bundle
 from .client import ZiggyClient
 from .errors import ExposedCredentialError, SelectionError
 from .exposure import find_inline_credentials
@@ -137,6 +137,8 @@ def export_flows(
         variables=_sorted(closure.collected[ItemKind.VARIABLE].values()),
         unresolved_references=tuple(closure.unresolved),
     )
+    _refuse_duplicate_names(bundle)
+    check_bundle(bundle)
     for warning in warnings:
         logger.warning("%s", warning)
     saved = save_bundle(bundle, path) if path is not None else None
@@ -146,6 +148,20 @@ def export_flows(
         path=saved,
         requests=client.requests_sent - requests_before,
     )
+
+
+def _refuse_duplicate_names(bundle: Bundle) -> None:
+    """A bundle needs one name per item of a kind; a server may hold several."""
+    for kind in ItemKind:
+        seen: dict[str, str] = {}
+        for item in bundle.items(kind):
+            if item.name in seen:
+                raise SelectionError(
+                    f"two {kind.plural} named {item.name!r} ({seen[item.name]}, {item.uuid}) "
+                    "would be exported; a bundle needs unique names: rename one on the server "
+                    "or leave one out of the selection"
+                )
+            seen[item.name] = item.uuid
 
 
 def _select(

@@ -210,7 +210,7 @@ class VersionInfo:
 
     major: int
     minor: int
-    build: int | str = 0
+    build: int = 0
     info: str = ""
 
 

@@ -146,11 +146,8 @@ class DanglingReference:
 
     def describe(self) -> str:
         ref = self.reference
-        target = (
-            f"secrets.{ref.reference}"
-            if ref.kind is ItemKind.SECRET
-            else f"{ref.kind.value} {ref.reference}"
-        )
+        shown = repr(ref.reference[:80])[1:-1] + ("..." if len(ref.reference) > 80 else "")
+        target = f"secrets.{shown}" if ref.kind is ItemKind.SECRET else f"{ref.kind.value} {shown}"
         return f"{self.holder} refers to {target}, which is not in the bundle"
 
 

@@ -53,7 +53,7 @@ CONNECTION_TYPES: tuple[str, ...] = (
 )
 """The connection types the contract lists; the API refuses any other (seeding does not)."""
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _SECRET_REFERENCE = re.compile(r"secrets\.([A-Za-z_$][A-Za-z0-9_$]*)")
 _RELATION_KEYS = ("connections", "secrets", "structures", "variables")
 _MASKED = "********"
@@ -123,7 +123,7 @@ def _is_anything(name: str, value: Any) -> list[str]:
 
 
 def _is_identifier(name: str, value: Any) -> list[str]:
-    if isinstance(value, str) and _IDENTIFIER.match(value):
+    if isinstance(value, str) and _IDENTIFIER.fullmatch(value):
         return []
     return [f"{name} must be a valid JavaScript identifier"]
 

@@ -1,0 +1,88 @@
+"""Strict JSON in and canonical JSON out, shared by every file ziggy-migrate reads or writes.
+
+Strict: no NaN/Infinity (not JSON, and not round-trippable), no numbers that overflow to
+infinity, no lone surrogate escapes (they load into Python but cannot be written back as
+UTF-8), and a bounded nesting depth, so whatever loads can also be saved.
+Canonical: sorted keys, two-space indent, UTF-8 as is, trailing newline.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+__all__ = ["MAX_DEPTH", "JSONRejected", "dumps_canonical", "loads_strict"]
+
+MAX_DEPTH = 200
+"""Deepest nesting accepted; far beyond any editor graph, well within what saving allows."""
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class JSONRejected(ValueError):
+    """Text that is not strict JSON; the message says why in a few words."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise JSONRejected(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise JSONRejected(f"the number {text[:40]} is too large")
+    return value
+
+
+def loads_strict(text: str) -> Any:
+    """Parse ``text``; raises :class:`JSONRejected` (or ``json.JSONDecodeError``)."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise JSONRejected("nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        raise JSONRejected("holds a lone surrogate escape (\\ud800-\\udfff), which is not text")
+    if _depth_exceeds(value, MAX_DEPTH):
+        raise JSONRejected(f"nested more than {MAX_DEPTH} levels deep")
+    return value
+
+
+def _strings(value: Any) -> Any:
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str):
+            yield current
+        elif isinstance(current, dict):
+            stack.extend(current.keys())
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    return any(_SURROGATE.search(text) for text in _strings(value))
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether containers nest deeper than ``limit`` (iterative: no recursion limit)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(current, dict):
+            stack.extend(
+                (item, depth + 1) for item in current.values() if isinstance(item, (dict, list))
+            )
+        elif isinstance(current, list):
+            stack.extend((item, depth + 1) for item in current if isinstance(item, (dict, list)))
+    return False
+
+
+def dumps_canonical(value: Any) -> str:
+    """The canonical text of ``value`` (raises ValueError for NaN, never writes it)."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"

@@ -20,7 +20,6 @@ from typing import Any
 
 import attrs
 import pytest
-from cattrs.errors import StructureHandlerNotFoundError
 
 from ziggy_migrate import (
     PRE_IMPORT_SAVE_NAME,

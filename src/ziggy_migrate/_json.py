@@ -1,8 +1,9 @@
 """Strict JSON in and canonical JSON out, shared by every file ziggy-migrate reads or writes.
 
 Strict: no NaN/Infinity (not JSON, and not round-trippable), no numbers that overflow to
-infinity, no lone surrogate escapes (they load into Python but cannot be written back as
-UTF-8), and a bounded nesting depth, so whatever loads can also be saved.
+infinity, and no lone surrogate escapes (they load into Python but cannot be written back
+as UTF-8), so whatever loads can also be saved. (Nesting is bounded where it can be deep,
+in flow graphs, by ``references.find_references``; the rest is shaped by the schema.)
 Canonical: sorted keys, two-space indent, UTF-8 as is, trailing newline.
 """
 
@@ -13,10 +14,7 @@ import math
 import re
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "JSONRejected", "dumps_canonical", "loads_strict"]
-
-MAX_DEPTH = 200
-"""Deepest nesting accepted; far beyond any editor graph, well within what saving allows."""
+__all__ = ["JSONRejected", "dumps_canonical", "loads_strict"]
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -45,8 +43,6 @@ def loads_strict(text: str) -> Any:
         raise JSONRejected("nested too deeply") from None
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
         raise JSONRejected("holds a lone surrogate escape (\\ud800-\\udfff), which is not text")
-    if _depth_exceeds(value, MAX_DEPTH):
-        raise JSONRejected(f"nested more than {MAX_DEPTH} levels deep")
     return value
 
 
@@ -65,22 +61,6 @@ def _strings(value: Any) -> Any:
 
 def _has_lone_surrogate(value: Any) -> bool:
     return any(_SURROGATE.search(text) for text in _strings(value))
-
-
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    """Whether containers nest deeper than ``limit`` (iterative: no recursion limit)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(current, dict):
-            stack.extend(
-                (item, depth + 1) for item in current.values() if isinstance(item, (dict, list))
-            )
-        elif isinstance(current, list):
-            stack.extend((item, depth + 1) for item in current if isinstance(item, (dict, list)))
-    return False
 
 
 def dumps_canonical(value: Any) -> str:

@@ -119,7 +119,7 @@ def check_bundle(bundle: Bundle) -> None:
     can read (a server can hold what a bundle cannot: duplicate names, deep graphs...).
     """
     text = dump_bundle(bundle)
-    _bundle_from(_parse(text.encode("utf-8")))
+    _bundle_from(_parse(text))
 
 
 def _bundle_from(document: dict[str, Any]) -> Bundle:
@@ -147,15 +147,22 @@ def _in_file(error: BundleError, files: dict[str, list[str]]) -> BundleError:
     return BundleError(error.reason, location=f"{INDEX_FILE}: {error.location}")
 
 
-def _read(source: str | os.PathLike[str] | bytes) -> bytes:
+def _read(source: str | os.PathLike[str] | bytes) -> str:
+    """The bundle's text. Files are decoded as they are read, so that only one copy of a
+    large bundle (the text, not also its bytes) is in memory while it is parsed."""
     if isinstance(source, bytes):
-        return source
+        return _decode(source)
     if _is_text(source):
         assert isinstance(source, str)
-        return source.encode("utf-8")
+        return source
     path = Path(source)
     try:
-        return path.read_bytes()
+        with path.open(encoding="utf-8", errors="strict") as handle:
+            return handle.read()
+    except UnicodeDecodeError as exc:
+        raise BundleError(
+            f"{path} is not UTF-8 text (invalid byte {exc.object[exc.start : exc.start + 1]!r})"
+        ) from None
     except FileNotFoundError:
         raise BundleError(f"no bundle file at {path}", location="") from None
     except IsADirectoryError:
@@ -164,14 +171,16 @@ def _read(source: str | os.PathLike[str] | bytes) -> bytes:
         raise BundleError(f"cannot read {path}: {exc.strerror}", location="") from None
 
 
-def _parse(raw: bytes) -> dict[str, Any]:
+def _decode(raw: bytes) -> str:
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BundleError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
-    text = text.removeprefix("\ufeff")
+
+
+def _parse(text: str) -> dict[str, Any]:
     try:
-        document = loads_strict(text)
+        document = loads_strict(text.removeprefix("\ufeff"))
     except json.JSONDecodeError as exc:
         raise BundleError(
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"

@@ -37,7 +37,7 @@ from .models import (
     UnresolvedReference,
     Variable,
 )
-from .references import find_references, find_secret_names
+from .references import GraphTooDeepError, References, find_references, find_secret_names
 
 __all__ = ["ExportResult", "ProgressCallback", "export_flows"]
 
@@ -95,7 +95,7 @@ def export_flows(
     summaries = client.list_flows()
     selected = _select(summaries, wanted_ids, wanted_tags, warnings)
     known_flow_uuids = {summary.uuid for summary in summaries}
-    fetched = _fetch_closure(client, selected, known_flow_uuids, progress)
+    fetched, references = _fetch_closure(client, selected, known_flow_uuids, progress)
 
     connections = {c.uuid: c for c in client.list_connections()}
     secrets = {s.secret.name: s.secret for s in client.list_secrets()}
@@ -104,7 +104,7 @@ def export_flows(
 
     closure = _Closure(connections, secrets, structures, variables, known_flow_uuids)
     for item in fetched.values():
-        closure.add_flow(item)
+        closure.add_flow(item, references[item.flow.uuid])
     warnings.extend(closure.warnings)
 
     findings = [
@@ -196,25 +196,35 @@ def _fetch_closure(
     selected: list[str],
     known_flow_uuids: set[str],
     progress: ProgressCallback | None,
-) -> dict[str, FetchedFlow]:
-    """Fetch the selected flows and, wave by wave, every subflow they call."""
+) -> tuple[dict[str, FetchedFlow], dict[str, References]]:
+    """Fetch the selected flows and, wave by wave, every subflow they call.
+
+    Returns the flows and the references found in each (walked once per flow).
+    """
     fetched: dict[str, FetchedFlow] = {}
+    references: dict[str, References] = {}
     wave = list(selected)
     total = len(wave)
     with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
         while wave:
             for flow in pool.map(client.get_flow, wave):
                 fetched[flow.flow.uuid] = flow
+                references[flow.flow.uuid] = _references_of(flow.flow)
                 if progress is not None:
                     progress(len(fetched), total, f"flow {flow.flow.name}")
-            called = {
-                uuid
-                for flow in (fetched[uuid] for uuid in wave)
-                for uuid in find_references(flow.flow.nodes).flow_uuids
-            }
+            called = {uuid for uuid in wave for uuid in references[uuid].flow_uuids}
             wave = sorted(called & known_flow_uuids - fetched.keys())
             total += len(wave)
-    return fetched
+    return fetched, references
+
+
+def _references_of(flow: Flow) -> References:
+    try:
+        return find_references(flow.nodes)
+    except GraphTooDeepError as exc:
+        raise GraphTooDeepError(
+            f"flow {flow.name!r} ({flow.uuid}) cannot be exported: {exc.reason}"
+        ) from None
 
 
 class _Closure:
@@ -239,9 +249,8 @@ class _Closure:
         self.unresolved: list[UnresolvedReference] = []
         self.warnings: list[str] = []
 
-    def add_flow(self, fetched: FetchedFlow) -> None:
+    def add_flow(self, fetched: FetchedFlow, refs: References) -> None:
         flow = fetched.flow
-        refs = find_references(flow.nodes)
         relations = fetched.relations
         self._need(
             flow, ItemKind.CONNECTION, refs.connection_uuids | set(relations.connection_uuids)

@@ -17,16 +17,19 @@ and names the items have on the target server.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from .errors import BundleError
 from .models import Bundle, ItemKind, UnresolvedReference
 
 __all__ = [
+    "MAX_GRAPH_DEPTH",
     "SECRET_REFERENCE",
     "DanglingReference",
+    "GraphTooDeepError",
     "References",
     "dangling_references",
     "find_references",
@@ -73,35 +76,54 @@ def find_secret_names(text: str) -> set[str]:
     return set(SECRET_REFERENCE.findall(text))
 
 
+class GraphTooDeepError(BundleError):
+    """A flow graph nests deeper than :data:`MAX_GRAPH_DEPTH` levels."""
+
+
+MAX_GRAPH_DEPTH = 150
+"""Deepest nesting walked in a flow graph: far beyond any editor's, and well within what
+Python's JSON encoder can write back."""
+
+
 def find_references(graph: Any) -> References:
-    """Walk a flow's graph (or any JSON) and collect every reference in it."""
+    """Walk a flow's graph (or any JSON) and collect every reference in it.
+
+    This runs over every flow of every bundle loaded, so it is one tight loop: only keys
+    ending in ``uuid`` are matched against the reference patterns, and only strings that
+    contain ``secrets.`` are searched for secret names. A string inside a list counts as
+    sitting under the list's key. Raises :class:`GraphTooDeepError` past
+    :data:`MAX_GRAPH_DEPTH` levels.
+    """
     found: dict[ItemKind, set[str]] = {kind: set() for kind in ItemKind}
-    for key, value in _walk(graph, None):
-        if key is not None:
-            for pattern, kind in _KEY_KINDS:
-                if pattern.search(key) and value:
-                    found[kind].add(value)
-        found[ItemKind.SECRET] |= find_secret_names(value)
+    secrets = found[ItemKind.SECRET]
+    stack: list[tuple[str | None, Any, int]] = [(None, graph, 0)]
+    while stack:
+        key, current, depth = stack.pop()
+        if depth > MAX_GRAPH_DEPTH:
+            raise GraphTooDeepError(f"the flow graph nests more than {MAX_GRAPH_DEPTH} levels")
+        if isinstance(current, dict):
+            entries: Any = current.items()
+        elif isinstance(current, list):
+            entries = ((key, item) for item in current)
+        else:
+            continue
+        for entry_key, value in entries:
+            if isinstance(value, str):
+                if "secrets." in value:
+                    secrets.update(SECRET_REFERENCE.findall(value))
+                if value and isinstance(entry_key, str) and entry_key[-4:].lower() == "uuid":
+                    for pattern, kind in _KEY_KINDS:
+                        if pattern.search(entry_key):
+                            found[kind].add(value)
+            elif isinstance(value, (dict, list)):
+                stack.append((entry_key if isinstance(current, dict) else key, value, depth + 1))
     return References(
         connection_uuids=frozenset(found[ItemKind.CONNECTION]),
         flow_uuids=frozenset(found[ItemKind.FLOW]),
         structure_uuids=frozenset(found[ItemKind.STRUCTURE]),
         variable_uuids=frozenset(found[ItemKind.VARIABLE]),
-        secret_names=frozenset(found[ItemKind.SECRET]),
+        secret_names=frozenset(secrets),
     )
-
-
-def _walk(value: Any, key: str | None) -> Iterator[tuple[str | None, str]]:
-    """Yield (the key it sits under, string) for every string inside ``value``."""
-    stack: list[tuple[str | None, Any]] = [(key, value)]
-    while stack:
-        current_key, current = stack.pop()
-        if isinstance(current, str):
-            yield current_key, current
-        elif isinstance(current, dict):
-            stack.extend((str(k), v) for k, v in current.items())
-        elif isinstance(current, list):
-            stack.extend((current_key, v) for v in current)
 
 
 def rewrite(
@@ -160,8 +182,14 @@ def dangling_references(bundle: Bundle) -> list[DanglingReference]:
     secret_names = {secret.name for secret in bundle.secrets}
     dangling: list[DanglingReference] = []
     for index, flow in enumerate(bundle.flows):
-        refs = find_references(flow.nodes)
         holder, location = f"flow {flow.name!r}", f"$.flows[{index}].nodes"
+        try:
+            refs = find_references(flow.nodes)
+            find_references([flow.edges, flow.viewport])  # bounded depth there too
+        except GraphTooDeepError as exc:
+            raise GraphTooDeepError(
+                f"{holder}: {exc.reason}", location=f"$.flows[{index}]"
+            ) from None
         for kind, uuids in known.items():
             for uuid in sorted(refs.uuids(kind) - uuids):
                 entry = UnresolvedReference(item_uuid=flow.uuid, kind=kind, reference=uuid)

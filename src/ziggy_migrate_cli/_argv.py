@@ -75,7 +75,6 @@ def split_values(values: Iterable[str] | None) -> list[str]:
     seen: dict[str, None] = {}
     for value in values or ():
         for part in value.split(","):
-            part = part.strip()
-            if part:
-                seen.setdefault(part, None)
+            if part.strip():
+                seen.setdefault(part.strip(), None)
     return list(seen)

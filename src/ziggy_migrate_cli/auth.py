@@ -13,9 +13,9 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from . import credentials
+from . import credentials, output
 from .options import ConnectionSettings, JsonOption, PasswordStdinOption
-from .output import CliError, emit_json, info, status_document, stdin_is_terminal, warn
+from .output import CliError, emit_json, info, status_document, warn
 from .profiles import (
     Profile,
     ProfileError,
@@ -36,7 +36,7 @@ app = typer.Typer(
 
 
 def _need_terminal(what: str, instead: str) -> None:
-    if not stdin_is_terminal():
+    if not output.stdin_is_terminal():
         raise CliError(f"{what} asks its questions on a terminal and there is none; {instead}.")
 
 
@@ -100,13 +100,20 @@ def _print_profiles(store: ProfileStore, as_json: bool) -> None:
         return
     headers = ("", "NAME", "URL", "PORT", "USERNAME")
     table = [
-        ("*" if r["default"] else "", str(r["name"]), str(r["url"]), str(r["port"]),
-         str(r["username"]))
+        (
+            "*" if r["default"] else "",
+            str(r["name"]),
+            str(r["url"]),
+            str(r["port"]),
+            str(r["username"]),
+        )
         for r in rows
     ]
     widths = [max(len(row[i]) for row in [headers, *table]) for i in range(len(headers))]
     for row in [headers, *table]:
-        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        typer.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
 
 
 @app.callback(invoke_without_command=True)
@@ -126,8 +133,12 @@ def auth(
     if list_profiles:
         _print_profiles(store, as_json)
         return
-    _need_terminal("'ziggy auth'", "use 'ziggy auth add NAME --url URL --port PORT "
-                   "--username USER --password-stdin' instead")
+    if as_json:
+        raise CliError("--json goes with --list: ziggy auth --list --json.")
+    _need_terminal(
+        "'ziggy auth'",
+        "use 'ziggy auth add NAME --url URL --port PORT --username USER --password-stdin' instead",
+    )
     name = _ask("Profile name (letters and digits, e.g. dev)", validate_name)
     url = _ask("Server URL without port", validate_url, default="http://localhost")
     port = _ask("Port", _port, default="3000")
@@ -146,6 +157,7 @@ def _nonempty(text: str) -> str:
 
 @app.command("add")
 def add(
+    *,
     name: Annotated[str, typer.Argument(help="Friendly name: letters and digits, e.g. prod.")],
     url: Annotated[
         str, typer.Option("--url", help="Server URL without port, e.g. https://ziggy.example.com.")
@@ -177,12 +189,11 @@ def add(
     )
     if password_stdin:
         password = credentials.read_password_stdin()
-    elif stdin_is_terminal():
+    elif output.stdin_is_terminal():
         password = credentials.prompt_password(name, profile.username)
     else:
         raise CliError(
-            "No password given: pipe it with --password-stdin (or run in a terminal to be "
-            "asked)."
+            "No password given: pipe it with --password-stdin (or run in a terminal to be asked)."
         )
     if verify_login:
         _verify(profile, password)
@@ -243,6 +254,5 @@ def remove(
     profile = store.remove(target)
     dropped = credentials.delete_password(profile.name)
     info(
-        f"Removed server profile {profile.name!r}"
-        + (" and its keyring entry." if dropped else ".")
+        f"Removed server profile {profile.name!r}" + (" and its keyring entry." if dropped else ".")
     )

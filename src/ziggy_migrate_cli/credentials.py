@@ -28,7 +28,8 @@ import keyring.backends.null
 import keyring.errors
 import typer
 
-from .output import CliError, stdin_is_terminal
+from . import output
+from .output import CliError
 
 __all__ = [
     "PASSWORD_ENV",
@@ -45,7 +46,7 @@ __all__ = [
 logger = logging.getLogger("ziggy_migrate_cli.credentials")
 
 SERVICE_NAME = "ziggy-migrate"
-PASSWORD_ENV = "ZIGGY_PASSWORD"
+PASSWORD_ENV = "ZIGGY_PASSWORD"  # noqa: S105 - the name of a variable, not a password
 
 
 class CredentialError(CliError):
@@ -103,7 +104,7 @@ def resolve_password(
     if stored:
         logger.debug("password for profile %s taken from the keyring", profile_name)
         return stored
-    if allow_prompt and stdin_is_terminal():
+    if allow_prompt and output.stdin_is_terminal():
         return prompt_password(profile_name, username)
     raise CredentialError(
         f"No password for server profile {profile_name!r}: none in the keyring; "

@@ -8,12 +8,20 @@ printed by ``main()``); prompts, progress and warnings go to stderr.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from ziggy_migrate import ImportMode, ZiggyClient, export_flows, import_bundle, load_bundle
+from ziggy_migrate import (
+    FlowSummary,
+    ImportMode,
+    ZiggyClient,
+    export_flows,
+    import_bundle,
+    load_bundle,
+)
 
 from . import credentials
 from ._argv import split_values
@@ -39,6 +47,7 @@ from .output import (
     configure_logging,
     confirm,
     emit_json,
+    help_to_stderr,
     info,
     status_document,
     warn,
@@ -60,7 +69,7 @@ class Cancelled(CliError):
 def flow(ctx: typer.Context) -> None:
     """Export, import and list flows."""
     if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help(), err=True)
+        help_to_stderr(ctx)
         raise CliError("Missing command: use 'ziggy flow export', 'import' or 'list'.")
 
 
@@ -114,6 +123,7 @@ FilePathImport = Annotated[
 
 @app.command("export", epilog=EXIT_CODES_HELP)
 def export_command(
+    *,
     file_path: FilePathExport,
     server: ServerOption = None,
     flow_ids: FlowIdsOption = None,
@@ -162,15 +172,14 @@ def export_command(
             )
         finally:
             progress.close()
-    for warning in result.warnings:
-        warn(warning)
-    counts = ", ".join(f"{count} {kind}" for kind, count in result.counts.items())
+    counts = ", ".join(f"{count} {kind}" for kind, count in result.counts.items() if count)
     info(f"Exported {counts} from {profile.name} into {result.path}.")
     emit_json(status_document(200, result.to_dict()))
 
 
 @app.command("import", epilog=EXIT_CODES_HELP)
 def import_command(
+    *,
     file_path: FilePathImport,
     server: Annotated[
         str | None,
@@ -261,10 +270,14 @@ def import_command(
             )
         finally:
             progress.close()
-    for warning in report.warnings:
-        warn(warning)
     for name in report.secrets_needing_values:
         warn(f"secret {name!r} has no value on {profile.name}: set it in Ziggy.")
+    outcomes = Counter(item.result.value.lower() for item in report.items)
+    info(
+        ("Dry run, nothing written: " if dry_run else f"Imported into {profile.name}: ")
+        + (", ".join(f"{n} {result}" for result, n in sorted(outcomes.items())) or "nothing")
+        + "."
+    )
     emit_json(report.to_dict())
     if not report.ok:
         info(f"{len(report.failed)} item(s) failed; see 'error' in the report.")
@@ -273,6 +286,7 @@ def import_command(
 
 @app.command("list", epilog=EXIT_CODES_HELP)
 def list_command(
+    *,
     server: ServerOption = None,
     flow_ids: FlowIdsOption = None,
     tags: TagsOption = None,
@@ -302,36 +316,31 @@ def list_command(
         else:
             summaries = client.list_flows(tags=tag_list)
     summaries.sort(key=lambda s: (s.name.lower(), s.uuid))
-    rows = [
-        {
-            "uuid": s.uuid,
-            "name": s.name,
-            "listenerType": s.listener_type,
-            "isSubflow": s.is_subflow,
-            "tags": list(s.tags),
-            "updatedAt": s.updated_at,
-        }
-        for s in summaries
-    ]
     if as_json:
-        emit_json(status_document(200, rows))
+        emit_json(status_document(200, [_summary_dict(s) for s in summaries]))
         return
-    _print_table(rows)
+    _print_table(summaries)
 
 
-def _print_table(rows: list[dict[str, object]]) -> None:
+def _summary_dict(summary: FlowSummary) -> dict[str, Any]:
+    """A flow summary in the server's own camelCase shape."""
+    return {
+        "uuid": summary.uuid,
+        "name": summary.name,
+        "listenerType": summary.listener_type,
+        "isSubflow": summary.is_subflow,
+        "tags": list(summary.tags),
+        "updatedAt": summary.updated_at,
+    }
+
+
+def _print_table(summaries: list[FlowSummary]) -> None:
     headers = ("UUID", "NAME", "LISTENER", "SUBFLOW", "TAGS")
     table = [
-        (
-            str(row["uuid"]),
-            str(row["name"]),
-            str(row["listenerType"]),
-            "yes" if row["isSubflow"] else "",
-            ", ".join(str(tag) for tag in row["tags"]),  # type: ignore[attr-defined]
-        )
-        for row in rows
+        (s.uuid, s.name, s.listener_type, "yes" if s.is_subflow else "", ", ".join(s.tags))
+        for s in summaries
     ]
     widths = [max(len(r[i]) for r in [headers, *table]) for i in range(len(headers))]
     for line in [headers, *table]:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
-    typer.echo(f"{len(rows)} flow(s)", err=True)
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+    typer.echo(f"{len(summaries)} flow(s)", err=True)

@@ -17,7 +17,6 @@ import typer
 
 from ziggy_migrate import ZiggyClient
 
-from .output import warn
 from .profiles import Profile
 
 __all__ = [
@@ -40,8 +39,8 @@ __all__ = [
 CONNECTION_PANEL = "Connection"
 
 EXIT_CODES_HELP = (
-    "Output: one JSON document {status, statusText, data} on stdout, errors included; "
-    "prompts, progress and warnings on stderr.\n\n"
+    "Output: flow export and import print one JSON document {status, statusText, data} on "
+    "stdout, errors included; prompts, progress and warnings go to stderr.\n\n"
     "Exit codes: 0 success; 1 some items failed (or the prompt was declined); "
     "2 bad usage or bad input file; 3 authentication or connection failure."
 )
@@ -110,7 +109,7 @@ TimeoutOption = Annotated[
         "--timeout",
         min=0.1,
         metavar="SECONDS",
-        help="Give up on a request after this many seconds [default: 10 to connect, 60 to read].",
+        help="Give up on a request after this many seconds (default: 10 to connect, 60 to read).",
         show_default=False,
         rich_help_panel=CONNECTION_PANEL,
     ),
@@ -135,9 +134,7 @@ CaBundleOption = Annotated[
         rich_help_panel=CONNECTION_PANEL,
     ),
 ]
-QuietOption = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No progress display on stderr.")
-]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display on stderr.")]
 VerboseOption = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Log every request to stderr (secrets are redacted)."),
@@ -154,12 +151,12 @@ class ConnectionSettings:
     ca_bundle: Path | None = None
 
     def client(self, profile: Profile, password: str) -> ZiggyClient:
-        """A client for ``profile``; warns once when certificate checks are off."""
+        """A client for ``profile`` (the library itself warns when TLS checks are off)."""
         verify: bool | str = True
         if self.ca_bundle is not None:
             verify = str(self.ca_bundle)
         if self.insecure:
-            warn(f"--insecure: the TLS certificate of {profile.url} is not checked.")
+            # One warning from the library is enough; urllib3 would add one per request.
             warnings.filterwarnings("ignore", message="Unverified HTTPS request")
             verify = False
         if self.timeout is None:

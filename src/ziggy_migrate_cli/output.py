@@ -11,6 +11,7 @@ terminal is there; nothing else in the CLI looks at ``isatty``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -22,9 +23,10 @@ import typer
 __all__ = [
     "CliError",
     "Progress",
-    "confirm",
     "configure_logging",
+    "confirm",
     "emit_json",
+    "help_to_stderr",
     "info",
     "status_document",
     "stderr_is_terminal",
@@ -92,6 +94,14 @@ def emit_json(document: Any) -> None:
     sys.stdout.flush()
 
 
+def help_to_stderr(ctx: typer.Context) -> None:
+    """Show a command's help on stderr (Typer's rich help would print on stdout)."""
+    with contextlib.redirect_stdout(sys.stderr):
+        text = ctx.get_help()
+    if text:
+        typer.echo(text, err=True)
+
+
 def info(message: str) -> None:
     typer.echo(message, err=True)
 
@@ -117,21 +127,39 @@ def confirm(question: str) -> bool:
 def configure_logging(verbose: bool) -> None:
     """Send the library's log lines to stderr: DEBUG with --verbose, else warnings only.
 
-    The library redacts passwords, tokens and secret values before logging, so DEBUG is
-    safe to paste into an issue.
+    The library reports its warnings (inline credentials, plain HTTP, unmatched tags...)
+    by logging them, so the default level shows them as ``warning: ...`` lines. It
+    redacts passwords, tokens and secret values before logging, so DEBUG output is safe
+    to paste into an issue.
     """
     level = logging.DEBUG if verbose else logging.WARNING
-    logger = logging.getLogger("ziggy_migrate")
-    logger.setLevel(level)
-    if not any(getattr(h, "_ziggy_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        handler._ziggy_cli = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    for handler in logger.handlers:
-        if getattr(handler, "_ziggy_cli", False) and isinstance(handler, logging.StreamHandler):
-            handler.setStream(sys.stderr)  # the test runner swaps sys.stderr between runs
-            handler.setLevel(level)
+    pattern = "%(levelname)s %(name)s: %(message)s" if verbose else "%(level)s: %(message)s"
+    for name in ("ziggy_migrate", "ziggy_migrate_cli"):  # the library's and the CLI's own
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        handler = next((h for h in logger.handlers if isinstance(h, _StderrHandler)), None)
+        if handler is None:
+            handler = _StderrHandler()
+            logger.addHandler(handler)
+        handler.setLevel(level)
+        handler.setFormatter(_LowerLevelFormatter(pattern))
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is now (test runners swap it between runs)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:  # logging must never break a command
+            self.handleError(record)
+
+
+class _LowerLevelFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        record.level = record.levelname.lower()
+        return super().format(record)
 
 
 class Progress:

@@ -245,7 +245,8 @@ class ProfileStore:
         temp = Path(temp_name)
         try:
             # mkstemp already creates the file 0600; chmod keeps it so under odd umasks.
-            os.fchmod(fd, 0o600)
+            if hasattr(os, "fchmod"):  # not on Windows, where the ACLs decide
+                os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
                 handle.flush()

@@ -1,0 +1,45 @@
+"""``ziggy flow list``: a table for people, ``--json`` for scripts."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import Cli, Seeded
+
+
+def test_table_on_stdout(cli: Cli, profiles: Seeded) -> None:
+    result = cli("flow", "list", "--server", "dev")
+    assert result.exit_code == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["UUID", "NAME", "LISTENER", "SUBFLOW", "TAGS"]
+    assert [line.split()[1] for line in lines[1:]] == ["Format", "Invoices", "Sandbox", "Sync"]
+    assert "4 flow(s)" in result.stderr
+
+
+def test_json_with_the_default_server(cli: Cli, profiles: Seeded) -> None:
+    document = cli("flow", "list", "--json").json
+    assert document["status"] == 200
+    assert [row["name"] for row in document["data"]] == [
+        "Format address",
+        "Invoices",
+        "Sandbox",
+        "Sync orders",
+    ]
+    orders = next(row for row in document["data"] if row["uuid"] == profiles.orders)
+    assert orders["tags"] == ["tag1", "production"]
+    assert set(orders) == {"uuid", "name", "listenerType", "isSubflow", "tags", "updatedAt"}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--tags", "tag1", "tag2"], ["Invoices", "Sync orders"]),
+        (["-t", "sandbox"], ["Sandbox"]),
+        (["-f", "{orders}", "{sandbox}"], ["Sandbox", "Sync orders"]),
+    ],
+)
+def test_filters(cli: Cli, profiles: Seeded, args: list[str], expected: list[str]) -> None:
+    args = [a.format(orders=profiles.orders, sandbox=profiles.sandbox) for a in args]
+    result = cli("flow", "list", "-s", "dev", *args, "--json")
+    assert result.exit_code == 0, result.stdout
+    assert [row["name"] for row in result.json["data"]] == expected

@@ -6,7 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from ziggy_migrate import Bundle, export_flows
 from ziggy_migrate.testing import ZiggyEmulator
+
+from .samples import DevServer, client_for, seed_dev
 
 
 @pytest.fixture
@@ -22,3 +25,24 @@ def _private_state_dir(
 ) -> None:
     """Rollback bundles and other state go to a temporary folder, never the user's."""
     monkeypatch.setenv("ZIGGY_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture
+def dev() -> Iterator[tuple[ZiggyEmulator, DevServer]]:
+    """A "dev" emulator seeded with the realistic sample of ``samples.seed_dev``."""
+    with ZiggyEmulator(name="dev") as ziggy:
+        yield ziggy, seed_dev(ziggy)
+
+
+@pytest.fixture
+def prod() -> Iterator[ZiggyEmulator]:
+    """An empty "prod" emulator."""
+    with ZiggyEmulator(name="prod") as ziggy:
+        yield ziggy
+
+
+@pytest.fixture
+def production_bundle(dev: tuple[ZiggyEmulator, DevServer]) -> Bundle:
+    """The export of dev's ``production``-tagged flows."""
+    with client_for(dev[0]) as client:
+        return export_flows(client, tags=["production"]).bundle

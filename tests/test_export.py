@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,7 @@ from ziggy_migrate import (
 from ziggy_migrate.models import Bundle
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .samples import HUBSPOT_KEY_VALUE, PG_PASSWORD_VALUE, DevServer, client_for, seed_dev
-
-
-@pytest.fixture
-def dev() -> Iterator[tuple[ZiggyEmulator, DevServer]]:
-    with ZiggyEmulator(name="dev") as ziggy:
-        yield ziggy, seed_dev(ziggy)
+from .samples import HUBSPOT_KEY_VALUE, PG_PASSWORD_VALUE, DevServer, client_for
 
 
 def _flow_names(bundle: Bundle) -> list[str]:

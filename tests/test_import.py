@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,7 +27,7 @@ from ziggy_migrate import (
 from ziggy_migrate.references import find_references
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .samples import DevServer, client_for, seed_dev
+from .samples import DevServer, client_for
 
 SOURCE_UUID = "11111111-1111-4111-8111-111111111111"
 PROVENANCE = Provenance(
@@ -35,18 +35,6 @@ PROVENANCE = Provenance(
     tool_version="test",
     exported_at="2026-01-01T00:00:00Z",
 )
-
-
-@pytest.fixture
-def prod() -> Iterator[ZiggyEmulator]:
-    with ZiggyEmulator(name="prod") as ziggy:
-        yield ziggy
-
-
-@pytest.fixture
-def dev() -> Iterator[tuple[ZiggyEmulator, DevServer]]:
-    with ZiggyEmulator(name="dev") as ziggy:
-        yield ziggy, seed_dev(ziggy)
 
 
 # -- the matching x mode matrix, for every kind ------------------------------------------------
@@ -161,12 +149,10 @@ def test_matching_and_mode_matrix(
 
 
 def test_pre_import_save_is_made_exactly_for_overwritten_flows(
-    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator
+    production_bundle: Bundle, prod: ZiggyEmulator
 ) -> None:
-    source, _ = dev
     kept = prod.add_flow("Orders", nodes=[{"id": "old", "data": {"v": 1}}])
-    with client_for(source) as src:
-        bundle = export_flows(src, tags=["production"]).bundle
+    bundle = production_bundle
     with client_for(prod) as client:
         report = import_bundle(client, bundle, mode="overwrite")
     saves = prod.snapshot()["namedSaves"]
@@ -177,11 +163,9 @@ def test_pre_import_save_is_made_exactly_for_overwritten_flows(
 
 
 def test_backup_is_made_before_the_first_write(
-    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator
+    production_bundle: Bundle, prod: ZiggyEmulator
 ) -> None:
-    source, _ = dev
-    with client_for(source) as src:
-        bundle = export_flows(src, tags=["production"]).bundle
+    bundle = production_bundle
     with client_for(prod) as client:
         client.login()
         prod.reset_requests()
@@ -193,27 +177,19 @@ def test_backup_is_made_before_the_first_write(
     assert report.to_dict()["data"]["backup"]["localBackupStatus"] == "success"
 
 
-def test_no_backup_when_turned_off(
-    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator
-) -> None:
-    source, _ = dev
-    with client_for(source) as src:
-        bundle = export_flows(src, tags=["production"]).bundle
+def test_no_backup_when_turned_off(production_bundle: Bundle, prod: ZiggyEmulator) -> None:
+    bundle = production_bundle
     with client_for(prod) as client:
         report = import_bundle(client, bundle, mode="overwrite", backup=False)
     assert prod.request_count("POST", "/api/system/backup-db") == 0
     assert report.backup is None and report.ok
 
 
-def test_failed_backup_writes_nothing(
-    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator
-) -> None:
-    source, _ = dev
+def test_failed_backup_writes_nothing(production_bundle: Bundle, prod: ZiggyEmulator) -> None:
     prod.backup_status = "failed"
     prod.add_flow("Orders")
     before = prod.snapshot()
-    with client_for(source) as src:
-        bundle = export_flows(src, tags=["production"]).bundle
+    bundle = production_bundle
     with client_for(prod) as client, pytest.raises(BackupFailedError, match="nothing was imported"):
         import_bundle(client, bundle, mode="overwrite")
     after = prod.snapshot()
@@ -232,12 +208,10 @@ def test_nothing_to_write_means_no_backup(prod: ZiggyEmulator) -> None:
 
 
 def test_dry_run_writes_nothing_and_shows_the_plan(
-    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator
+    production_bundle: Bundle, prod: ZiggyEmulator
 ) -> None:
-    source, _ = dev
     prod.add_flow("Orders")
-    with client_for(source) as src:
-        bundle = export_flows(src, tags=["production"]).bundle
+    bundle = production_bundle
     with client_for(prod) as client:
         client.login()
         prod.reset_requests()
@@ -270,12 +244,10 @@ def test_overwriting_a_secret_never_touches_its_values(prod: ZiggyEmulator) -> N
 
 
 def test_created_secrets_have_no_value_and_are_listed(
-    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator
+    production_bundle: Bundle, prod: ZiggyEmulator
 ) -> None:
-    source, _ = dev
     prod.add_secret("HUBSPOT_KEY")  # exists, but holds no value
-    with client_for(source) as src:
-        bundle = export_flows(src, tags=["production"]).bundle
+    bundle = production_bundle
     with client_for(prod) as client:
         report = import_bundle(client, bundle, mode="skip", backup=False)
     for row in prod.snapshot()["secrets"]:
@@ -355,13 +327,11 @@ def _uuid_of(ziggy: ZiggyEmulator, name: str) -> str:
 
 
 def test_ambiguous_name_fails_that_item_and_its_dependants_only(
-    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator
+    production_bundle: Bundle, prod: ZiggyEmulator
 ) -> None:
-    source, _ = dev
     first = prod.add_connection("Orders DB")
     second = prod.add_connection("Orders DB")
-    with client_for(source) as src:
-        bundle = export_flows(src, tags=["production"]).bundle
+    bundle = production_bundle
     with client_for(prod) as client:
         plan = plan_import(client, bundle, mode="overwrite")
         report = import_bundle(client, bundle, mode="overwrite", backup=False)
@@ -400,11 +370,9 @@ def test_server_refusing_one_item_does_not_stop_the_others(prod: ZiggyEmulator) 
 
 
 def test_importing_the_same_bundle_twice_converges(
-    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator
+    production_bundle: Bundle, prod: ZiggyEmulator
 ) -> None:
-    source, _ = dev
-    with client_for(source) as src:
-        bundle = export_flows(src, tags=["production"]).bundle
+    bundle = production_bundle
     with client_for(prod) as client:
         first = import_bundle(client, bundle, mode="overwrite", backup=False)
         state_after_first = prod.snapshot()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ziggy_migrate import (
+    Bundle,
     BundleError,
     ItemKind,
     PlanError,
@@ -28,32 +28,17 @@ from ziggy_migrate import (
 )
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .samples import DevServer, client_for, seed_dev
+from .samples import DevServer, client_for
 from .test_reliability import comparable
-
-
-@pytest.fixture
-def dev() -> Iterator[tuple[ZiggyEmulator, DevServer]]:
-    with ZiggyEmulator(name="dev") as ziggy:
-        yield ziggy, seed_dev(ziggy)
-
-
-@pytest.fixture
-def prod() -> Iterator[ZiggyEmulator]:
-    with ZiggyEmulator(name="prod") as ziggy:
-        yield ziggy
-
 
 # -- saved plans --------------------------------------------------------------------------------
 
 
 def test_a_saved_plan_applies_exactly_when_the_target_is_unchanged(
-    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator, tmp_path: Path
+    production_bundle: Bundle, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
-    source, _ = dev
     prod.add_flow("Orders")
-    with client_for(source) as src:
-        bundle = export_flows(src, tags=["production"]).bundle
+    bundle = production_bundle
     with client_for(prod) as client:
         plan = plan_import(client, bundle, mode="overwrite")
         path = save_plan(plan, tmp_path / "plan.json")
@@ -67,12 +52,10 @@ def test_a_saved_plan_applies_exactly_when_the_target_is_unchanged(
 
 
 def test_a_stale_plan_is_refused_naming_the_items_and_writes_nothing(
-    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator, tmp_path: Path
+    production_bundle: Bundle, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
-    source, _ = dev
     orders = prod.add_flow("Orders")
-    with client_for(source) as src:
-        bundle = export_flows(src, tags=["production"]).bundle
+    bundle = production_bundle
     with client_for(prod) as client:
         save_plan(plan_import(client, bundle, mode="overwrite"), tmp_path / "plan.json")
         # someone edits the target's flow after the plan was reviewed
@@ -137,11 +120,9 @@ def test_one_edit_on_the_server_shows_as_exactly_one_changed_field(
 
 
 def test_diff_ignores_uuids_that_differ_only_between_instances(
-    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator
+    production_bundle: Bundle, prod: ZiggyEmulator
 ) -> None:
-    source, _ = dev
-    with client_for(source) as src:
-        bundle = export_flows(src, tags=["production"]).bundle
+    bundle = production_bundle
     with client_for(prod) as client:
         report = import_bundle(client, bundle, mode="overwrite", backup=False)
         copied = export_flows(client).bundle

@@ -1,99 +1,122 @@
-"""``ziggy flow``: export flows to a bundle file, import a bundle, list a server's flows.
+"""``ziggy flow``: export, import, plan, diff, promote, roll back and list flows.
 
 Each command is parse -> library call -> print: the selection, closure, matching and
-writing all happen in ``ziggy_migrate``. Export and import print exactly one JSON
-document on stdout (``{"status", "statusText", "data"}``, errors included, the latter
+writing all happen in ``ziggy_migrate``. Every command but ``list`` prints exactly one
+JSON document on stdout (``{"status", "statusText", "data"}``, errors included, the latter
 printed by ``main()``); prompts, progress and warnings go to stderr.
+
+This module holds the group and the commands that move one bundle in or out of one
+server (export, import, rollback, list); ``review`` holds ``plan`` and ``diff`` (reading
+only), ``promote`` the server-to-server command.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
+import attrs
 import typer
 
 from ziggy_migrate import (
     FlowSummary,
     ImportMode,
-    ZiggyClient,
+    ImportPlan,
+    Layout,
+    PlanError,
     export_flows,
     import_bundle,
     load_bundle,
+    load_plan,
+    rollback,
+    save_bundle,
 )
 
-from . import credentials
+from . import promote, review
 from ._argv import split_values
 from .options import (
     EXIT_CODES_HELP,
+    BundlePathOption,
     CaBundleOption,
     ConcurrencyOption,
     ConnectionSettings,
+    DryRunOption,
+    DuplicateOption,
     FlowIdsOption,
     InsecureOption,
     JsonOption,
+    NoBackupOption,
     NoPromptOption,
+    OverwriteOption,
     PasswordStdinOption,
     QuietOption,
+    RetriesOption,
     ServerOption,
+    SkipOption,
     TagsOption,
+    TargetServerOption,
     TimeoutOption,
     VerboseOption,
+    chosen_mode,
+    read_selected_bundle,
+    target_profile,
 )
 from .output import (
+    Cancelled,
     CliError,
     Progress,
     configure_logging,
     confirm,
+    describe_selection,
     emit_json,
     help_to_stderr,
     info,
     status_document,
-    warn,
+    summarise_import,
 )
-from .profiles import Profile, ProfileStore
+from .profiles import ProfileStore
 
-__all__ = ["app", "export_command", "import_command", "list_command"]
+__all__ = [
+    "app",
+    "export_command",
+    "import_command",
+    "list_command",
+    "rollback_command",
+]
 
-app = typer.Typer(name="flow", help="Export, import and list flows.")
+app = typer.Typer(
+    name="flow", help="Export, import, plan, diff, promote, roll back and list flows."
+)
 
-
-class Cancelled(CliError):
-    """The user answered no at the confirmation prompt (nothing was done)."""
-
-    exit_code = 1
+IMPORT_EPILOG = (
+    "A saved plan (--plan, written by 'ziggy flow plan') fixes the mode and what happens to "
+    "each item: a mode flag that contradicts it is a usage error (exit 2), and when any "
+    "target item changed since the plan was made the import is refused, naming the items, "
+    "with nothing written (status 409, exit 1). Give the plan the same bundle and the same "
+    "--flow-ids/--tags it was made with.\n\n" + EXIT_CODES_HELP
+)
 
 
 @app.callback(invoke_without_command=True)
 def flow(ctx: typer.Context) -> None:
-    """Export, import and list flows."""
+    """Export, import, plan, diff, promote, roll back and list flows."""
     if ctx.invoked_subcommand is None:
         help_to_stderr(ctx)
-        raise CliError("Missing command: use 'ziggy flow export', 'import' or 'list'.")
+        raise CliError(
+            "Missing command: use 'ziggy flow export', 'import', 'plan', 'diff', 'promote', "
+            "'rollback' or 'list'."
+        )
 
 
-def _open_client(
-    profile: Profile,
-    settings: ConnectionSettings,
-    *,
-    password_stdin: bool,
-    allow_prompt: bool,
-) -> ZiggyClient:
-    stdin_password = credentials.read_password_stdin() if password_stdin else None
-    password = credentials.resolve_password(
-        profile.name, profile.username, stdin_password=stdin_password, allow_prompt=allow_prompt
-    )
-    return settings.client(profile, password)
+class PlanFileError(CliError):
+    """A plan file that cannot be read: bad input (exit 2), not a stale plan (exit 1)."""
 
 
-def _describe_selection(flow_ids: list[str], tags: list[str]) -> str:
-    parts = []
-    if flow_ids:
-        parts.append(f"{len(flow_ids)} flow(s) by UUID")
-    if tags:
-        parts.append("flows tagged " + ", ".join(repr(tag) for tag in tags))
-    return " and ".join(parts) if parts else "all flows"
+def _read_plan(path: Path) -> ImportPlan:
+    try:
+        return load_plan(path)
+    except PlanError as exc:  # load_plan raises PlanError for a broken file, too
+        raise PlanFileError(str(exc)) from exc
 
 
 FilePathExport = Annotated[
@@ -103,19 +126,17 @@ FilePathExport = Annotated[
         "--save-path",
         "-fp",
         metavar="PATH",
-        dir_okay=False,
-        help="Where to write the bundle (JSON).",
+        help="Where to write the bundle: a JSON file, or a folder with --layout dir.",
         show_default=False,
     ),
 ]
-FilePathImport = Annotated[
+FilePathRollback = Annotated[
     Path,
     typer.Option(
         "--file-path",
         "-fp",
         metavar="PATH",
-        dir_okay=False,
-        help="The bundle to import (written by 'ziggy flow export').",
+        help="The rollback bundle an import wrote (its report's data.rollbackPath).",
         show_default=False,
     ),
 ]
@@ -128,6 +149,15 @@ def export_command(
     server: ServerOption = None,
     flow_ids: FlowIdsOption = None,
     tags: TagsOption = None,
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--layout",
+            case_sensitive=False,
+            help="file: one JSON file; dir: a folder with an index and one file per item "
+            "(flow, connection, secret, structure, variable), for readable git diffs.",
+        ),
+    ] = Layout.FILE,
     no_prompt: NoPromptOption = False,
     strict_secrets: Annotated[
         bool,
@@ -139,6 +169,7 @@ def export_command(
     password_stdin: PasswordStdinOption = False,
     concurrency: ConcurrencyOption = 8,
     timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
     insecure: InsecureOption = False,
     ca_bundle: CaBundleOption = None,
     quiet: QuietOption = False,
@@ -151,136 +182,176 @@ def export_command(
     configure_logging(verbose)
     ids, tag_list = split_values(flow_ids), split_values(tags)
     profile = ProfileStore().resolve(server)
-    what = _describe_selection(ids, tag_list)
+    what = describe_selection(ids, tag_list)
     if not no_prompt and not confirm(
         f"Export {what} from {profile.name} ({profile.address}) into {file_path}?"
     ):
         raise Cancelled("Cancelled at the prompt: nothing was exported.")
-    settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle)
+    settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
     progress = Progress.for_terminal(quiet=quiet)
-    with _open_client(
-        profile, settings, password_stdin=password_stdin, allow_prompt=not no_prompt
-    ) as client:
+    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
+    with client:
         try:
             result = export_flows(
                 client,
                 flow_ids=ids or None,
                 tags=tag_list or None,
                 strict_secrets=strict_secrets,
-                path=file_path,
                 progress=progress.callback,
             )
         finally:
             progress.close()
+    # export_flows(path=...) writes a single file only; a folder is written here.
+    result = attrs.evolve(result, path=save_bundle(result.bundle, file_path, layout=layout))
     counts = ", ".join(f"{count} {kind}" for kind, count in result.counts.items() if count)
     info(f"Exported {counts} from {profile.name} into {result.path}.")
     emit_json(status_document(200, result.to_dict()))
 
 
-@app.command("import", epilog=EXIT_CODES_HELP)
+@app.command("import", epilog=IMPORT_EPILOG)
 def import_command(
     *,
-    file_path: FilePathImport,
-    server: Annotated[
-        str | None,
+    file_path: BundlePathOption,
+    server: TargetServerOption = None,
+    skip: SkipOption = False,
+    duplicate: DuplicateOption = False,
+    overwrite: OverwriteOption = False,
+    plan: Annotated[
+        Path | None,
         typer.Option(
-            "--server",
-            "-s",
-            metavar="NAME",
-            help="Server profile to import into (required, even when a default is set).",
+            "--plan",
+            metavar="PLAN",
+            help="Apply exactly this saved plan ('ziggy flow plan --out PLAN'); refused if "
+            "the target changed since.",
             show_default=False,
         ),
     ] = None,
-    skip: Annotated[
-        bool, typer.Option("--skip", help="Leave flows that already exist untouched.")
-    ] = False,
-    duplicate: Annotated[
-        bool,
-        typer.Option("--duplicate", help="Import existing flows as renamed copies."),
-    ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace existing flows with the bundle's.")
-    ] = False,
+    flow_ids: FlowIdsOption = None,
+    tags: TagsOption = None,
     no_prompt: NoPromptOption = False,
-    no_backup: Annotated[
-        bool,
-        typer.Option("--no-backup", help="Skip the server's database backup before writing."),
-    ] = False,
-    dry_run: Annotated[
-        bool,
-        typer.Option("--dry-run", help="Show what would happen; write nothing (no prompt)."),
-    ] = False,
+    no_backup: NoBackupOption = False,
+    dry_run: DryRunOption = False,
     password_stdin: PasswordStdinOption = False,
     concurrency: ConcurrencyOption = 8,
     timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
     insecure: InsecureOption = False,
     ca_bundle: CaBundleOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Import a bundle into a server, choosing one mode: --skip, --duplicate or --overwrite.
+    """Import a bundle into a server, choosing one mode: --skip, --duplicate or --overwrite
+    (or --plan PLAN, which carries its mode).
 
-    The bundle is checked before the server is contacted; a backup of the server's
-    database is made first unless --no-backup is given.
+    --flow-ids/--tags import only those flows of the bundle, with what they need. The
+    bundle is checked before the server is contacted; a backup of the server's database
+    is made first unless --no-backup is given.
     """
     configure_logging(verbose)
-    if server is None:
+    profile = target_profile(server, "import")
+    mode = chosen_mode(skip=skip, duplicate=duplicate, overwrite=overwrite)
+    saved_plan: ImportPlan | None = None
+    if plan is not None:
+        saved_plan = _read_plan(plan)
+        planned = ImportMode(saved_plan.mode)  # load_plan leaves the mode a plain str
+        if mode is not None and mode is not planned:
+            raise CliError(
+                f"The plan {plan} was made with --{planned.value}, not --{mode.value}: "
+                "leave the mode out, or make a new plan."
+            )
+        mode = None  # the plan carries it
+        how = f"the plan {plan} (--{planned.value})"
+    elif mode is None:
         raise CliError(
-            "'ziggy flow import' needs --server NAME, even when a default server is set, "
-            "so that a bundle is never loaded into the wrong server."
+            "Choose exactly one import mode: --skip, --duplicate or --overwrite (or apply a "
+            "saved plan with --plan)."
         )
-    modes = [
-        mode
-        for mode, chosen in (
-            (ImportMode.SKIP, skip),
-            (ImportMode.DUPLICATE, duplicate),
-            (ImportMode.OVERWRITE, overwrite),
-        )
-        if chosen
-    ]
-    if len(modes) != 1:
-        raise CliError(
-            "Choose exactly one import mode: --skip, --duplicate or --overwrite"
-            + (f" (got {' and '.join('--' + m.value for m in modes)})." if modes else ".")
-        )
-    mode = modes[0]
-    profile = ProfileStore().get(server)
-    bundle = load_bundle(file_path)
+    else:
+        how = f"--{mode.value}"
+    bundle = read_selected_bundle(file_path, flow_ids, tags)
     if not no_prompt and not dry_run:
         backup_note = " and no backup" if no_backup else ""
         question = (
             f"Import {len(bundle.flows)} flow(s) into {profile.name} ({profile.address}) "
-            f"with --{mode.value}{backup_note}?"
+            f"with {how}{backup_note}?"
         )
         if not confirm(question):
             raise Cancelled("Cancelled at the prompt: nothing was imported.")
-    settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle)
+    settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
     progress = Progress.for_terminal(quiet=quiet)
-    with _open_client(
-        profile, settings, password_stdin=password_stdin, allow_prompt=not no_prompt
-    ) as client:
+    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
+    with client:
         try:
             report = import_bundle(
                 client,
                 bundle,
                 mode=mode,
+                plan=saved_plan,
                 backup=not no_backup,
                 dry_run=dry_run,
                 progress=progress.callback,
             )
         finally:
             progress.close()
-    for name in report.secrets_needing_values:
-        warn(f"secret {name!r} has no value on {profile.name}: set it in Ziggy.")
-    outcomes = Counter(item.result.value.lower() for item in report.items)
-    info(
-        ("Dry run, nothing written: " if dry_run else f"Imported into {profile.name}: ")
-        + (", ".join(f"{n} {result}" for result, n in sorted(outcomes.items())) or "nothing")
-        + "."
-    )
+    summarise_import(report, server=profile.name)
     emit_json(report.to_dict())
     if not report.ok:
-        info(f"{len(report.failed)} item(s) failed; see 'error' in the report.")
+        raise typer.Exit(1)
+
+
+app.command("plan", epilog=review.PLAN_EPILOG)(review.plan_command)
+app.command("diff", epilog=review.DIFF_EPILOG)(review.diff_command)
+app.command("promote", epilog=EXIT_CODES_HELP)(promote.promote_command)
+
+
+@app.command("rollback", epilog=EXIT_CODES_HELP)
+def rollback_command(
+    *,
+    file_path: FilePathRollback,
+    server: TargetServerOption = None,
+    no_prompt: NoPromptOption = False,
+    no_backup: NoBackupOption = False,
+    dry_run: DryRunOption = False,
+    password_stdin: PasswordStdinOption = False,
+    concurrency: ConcurrencyOption = 8,
+    timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
+    insecure: InsecureOption = False,
+    ca_bundle: CaBundleOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Put back what an import overwrote, from the rollback bundle it saved.
+
+    Every item in the file is written back over its copy on the server (matched by
+    UUID). Items the import created are not removed. Prints the same report as import.
+    """
+    configure_logging(verbose)
+    profile = target_profile(server, "rollback")
+    bundle = load_bundle(file_path)
+    if not no_prompt and not dry_run:
+        saved = bundle.provenance
+        backup_note = " with no backup" if no_backup else ""
+        question = (
+            f"Restore {sum(bundle.counts.values())} item(s) ({len(bundle.flows)} flow(s)) "
+            f"saved from {saved.source.name or saved.source.url} at {saved.exported_at} "
+            f"into {profile.name} ({profile.address}), overwriting them{backup_note}?"
+        )
+        if not confirm(question):
+            raise Cancelled("Cancelled at the prompt: nothing was restored.")
+    settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
+    progress = Progress.for_terminal(quiet=quiet)
+    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
+    with client:
+        try:
+            report = rollback(
+                client, bundle, backup=not no_backup, dry_run=dry_run, progress=progress.callback
+            )
+        finally:
+            progress.close()
+    summarise_import(report, server=profile.name, verb="Restored on")
+    emit_json(report.to_dict())
+    if not report.ok:
         raise typer.Exit(1)
 
 
@@ -294,6 +365,7 @@ def list_command(
     no_prompt: NoPromptOption = False,
     password_stdin: PasswordStdinOption = False,
     timeout: TimeoutOption = None,
+    retries: RetriesOption = None,
     insecure: InsecureOption = False,
     ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
@@ -302,10 +374,11 @@ def list_command(
     configure_logging(verbose)
     ids, tag_list = split_values(flow_ids), split_values(tags)
     profile = ProfileStore().resolve(server)
-    settings = ConnectionSettings(timeout=timeout, insecure=insecure, ca_bundle=ca_bundle)
-    with _open_client(
-        profile, settings, password_stdin=password_stdin, allow_prompt=not no_prompt
-    ) as client:
+    settings = ConnectionSettings(
+        timeout=timeout, insecure=insecure, ca_bundle=ca_bundle, retries=retries
+    )
+    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
+    with client:
         if ids:
             found = {
                 summary.uuid: summary

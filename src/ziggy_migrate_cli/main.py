@@ -8,7 +8,9 @@ exiting), and turns every failure into the same answer: one JSON document on std
 ====  ============================================================================
 0     success
 1     the command ran but did not fully succeed: some items failed, the server
-      failed, or the confirmation prompt was declined
+      failed, a saved plan no longer holds (PlanError, status 409: nothing was
+      written), ``diff --exit-code`` found differences, or the confirmation prompt
+      was declined
 2     bad usage (unknown flag, missing or conflicting options) or a bad input file
 3     authentication or connection failure (wrong password, none found, server
       unreachable or timing out)
@@ -74,7 +76,12 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
     ErrorRule(ArgvError, 400, 2),
     ErrorRule(typer.TyperException, 400, 2),  # Typer's own usage errors
     ErrorRule(BundleError, 400, 2, "Check the bundle file (written by 'ziggy flow export')."),
-    ErrorRule(SelectionError, 400, 2, "List the server's flows with 'ziggy flow list'."),
+    ErrorRule(
+        SelectionError,
+        400,
+        2,
+        "See a server's flows with 'ziggy flow list', a bundle's in its flows.",
+    ),
     ErrorRule(ExposedCredentialError, 400, 2),
     ErrorRule(
         AuthenticationError,

@@ -3,7 +3,8 @@
 Each alias is an ``Annotated`` type, so a command states ``server: ServerOption = None``
 and every command spells, documents and shortens the option the same way. The options
 that shape the HTTP client are gathered into :class:`ConnectionSettings`, which builds
-the :class:`~ziggy_migrate.ZiggyClient`.
+the :class:`~ziggy_migrate.ZiggyClient`; the three import modes are read by
+:func:`chosen_mode`.
 """
 
 from __future__ import annotations
@@ -15,34 +16,57 @@ from typing import Annotated
 
 import typer
 
-from ziggy_migrate import ZiggyClient
+from ziggy_migrate import (
+    Bundle,
+    ImportMode,
+    RetryPolicy,
+    ZiggyClient,
+    load_bundle,
+    select_flows,
+)
 
-from .profiles import Profile
+from . import credentials
+from ._argv import split_values
+from .output import CliError
+from .profiles import Profile, ProfileStore
 
 __all__ = [
     "EXIT_CODES_HELP",
+    "BundlePathOption",
     "CaBundleOption",
     "ConcurrencyOption",
     "ConnectionSettings",
+    "DryRunOption",
+    "DuplicateOption",
     "FlowIdsOption",
     "InsecureOption",
     "JsonOption",
+    "NoBackupOption",
     "NoPromptOption",
+    "OverwriteOption",
     "PasswordStdinOption",
     "QuietOption",
+    "RetriesOption",
     "ServerOption",
+    "SkipOption",
     "TagsOption",
+    "TargetServerOption",
     "TimeoutOption",
     "VerboseOption",
+    "chosen_mode",
+    "read_selected_bundle",
+    "target_profile",
 ]
 
 CONNECTION_PANEL = "Connection"
 
 EXIT_CODES_HELP = (
-    "Output: flow export and import print one JSON document {status, statusText, data} on "
-    "stdout, errors included; prompts, progress and warnings go to stderr.\n\n"
-    "Exit codes: 0 success; 1 some items failed (or the prompt was declined); "
-    "2 bad usage or bad input file; 3 authentication or connection failure."
+    "Output: the flow commands (export, import, plan, diff, promote, rollback) print one "
+    "JSON document {status, statusText, data} on stdout, errors included; prompts, progress "
+    "and warnings go to stderr.\n\n"
+    "Exit codes: 0 success; 1 some items failed (or the prompt was declined, a saved plan "
+    "no longer holds, or diff --exit-code found differences); 2 bad usage or bad input "
+    "file; 3 authentication or connection failure."
 )
 
 ServerOption = Annotated[
@@ -52,6 +76,26 @@ ServerOption = Annotated[
         "-s",
         metavar="NAME",
         help="Server profile to use (see 'ziggy auth --list'); the default profile if left out.",
+        show_default=False,
+    ),
+]
+TargetServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        "-s",
+        metavar="NAME",
+        help="Server profile to write to (required, even when a default is set).",
+        show_default=False,
+    ),
+]
+BundlePathOption = Annotated[
+    Path,
+    typer.Option(
+        "--file-path",
+        "-fp",
+        metavar="PATH",
+        help="The bundle: a file, or a folder written with 'ziggy flow export --layout dir'.",
         show_default=False,
     ),
 ]
@@ -134,11 +178,81 @@ CaBundleOption = Annotated[
         rich_help_panel=CONNECTION_PANEL,
     ),
 ]
+RetriesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--retries",
+        min=0,
+        max=20,
+        metavar="N",
+        help="Try a failed safe request (GET/PUT/DELETE) again up to N times "
+        f"(default: {RetryPolicy().attempts - 1}); 0 never retries.",
+        show_default=False,
+        rich_help_panel=CONNECTION_PANEL,
+    ),
+]
+SkipOption = Annotated[
+    bool, typer.Option("--skip", help="Leave items that already exist untouched.")
+]
+DuplicateOption = Annotated[
+    bool, typer.Option("--duplicate", help="Import existing items as renamed copies.")
+]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace existing items with the bundle's.")
+]
+NoBackupOption = Annotated[
+    bool,
+    typer.Option("--no-backup", help="Skip the server's database backup before writing."),
+]
+DryRunOption = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Show what would happen; write nothing (no prompt)."),
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display on stderr.")]
 VerboseOption = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Log every request to stderr (secrets are redacted)."),
 ]
+
+
+def target_profile(server: str | None, command: str) -> Profile:
+    """The profile named by a --server that writes: never the default, so never by accident."""
+    if server is None:
+        raise CliError(
+            f"'ziggy flow {command}' needs --server NAME, even when a default server is set, "
+            "so that a bundle is never loaded into the wrong server."
+        )
+    return ProfileStore().get(server)
+
+
+def read_selected_bundle(path: Path, flow_ids: list[str] | None, tags: list[str] | None) -> Bundle:
+    """Load (and check) a bundle file or folder, keeping only the selected flows.
+
+    Both happen before any server is contacted, so a broken bundle or a selection the
+    bundle cannot satisfy costs no request.
+    """
+    return select_flows(
+        load_bundle(path), flow_ids=split_values(flow_ids) or None, tags=split_values(tags) or None
+    )
+
+
+def chosen_mode(*, skip: bool, duplicate: bool, overwrite: bool) -> ImportMode | None:
+    """The one mode flag given (None when there is none); two or more is a usage error."""
+    modes = [
+        mode
+        for mode, chosen in (
+            (ImportMode.SKIP, skip),
+            (ImportMode.DUPLICATE, duplicate),
+            (ImportMode.OVERWRITE, overwrite),
+        )
+        if chosen
+    ]
+    if len(modes) > 1:
+        raise CliError(
+            "Choose exactly one import mode: --skip, --duplicate or --overwrite "
+            f"(got {' and '.join('--' + m.value for m in modes)})."
+        )
+    return modes[0] if modes else None
 
 
 @dataclass(frozen=True)
@@ -149,6 +263,15 @@ class ConnectionSettings:
     timeout: float | None = None
     insecure: bool = False
     ca_bundle: Path | None = None
+    retries: int | None = None
+
+    def connect(self, profile: Profile, *, password_stdin: bool, allow_prompt: bool) -> ZiggyClient:
+        """A client for ``profile``, its password found in the documented order."""
+        stdin_password = credentials.read_password_stdin() if password_stdin else None
+        password = credentials.resolve_password(
+            profile.name, profile.username, stdin_password=stdin_password, allow_prompt=allow_prompt
+        )
+        return self.client(profile, password)
 
     def client(self, profile: Profile, password: str) -> ZiggyClient:
         """A client for ``profile`` (the library itself warns when TLS checks are off)."""
@@ -159,6 +282,7 @@ class ConnectionSettings:
             # One warning from the library is enough; urllib3 would add one per request.
             warnings.filterwarnings("ignore", message="Unverified HTTPS request")
             verify = False
+        retry = None if self.retries is None else RetryPolicy(attempts=self.retries + 1)
         if self.timeout is None:
             return ZiggyClient(
                 profile.url,
@@ -166,6 +290,7 @@ class ConnectionSettings:
                 profile.username,
                 password,
                 verify=verify,
+                retry=retry,
                 max_workers=self.concurrency,
                 name=profile.name,
             )
@@ -176,6 +301,7 @@ class ConnectionSettings:
             password,
             timeout=self.timeout,
             verify=verify,
+            retry=retry,
             max_workers=self.concurrency,
             name=profile.name,
         )

@@ -16,21 +16,29 @@ import json
 import logging
 import sys
 import threading
-from typing import Any, TextIO
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
+if TYPE_CHECKING:
+    from ziggy_migrate import ImportReport
+
 __all__ = [
+    "Cancelled",
     "CliError",
     "Progress",
     "configure_logging",
     "confirm",
+    "describe_selection",
     "emit_json",
     "help_to_stderr",
     "info",
     "status_document",
     "stderr_is_terminal",
     "stdin_is_terminal",
+    "summarise_import",
     "warn",
 ]
 
@@ -61,6 +69,12 @@ class CliError(Exception):
 
     status: int = 400
     exit_code: int = 2
+
+
+class Cancelled(CliError):
+    """The user answered no at the confirmation prompt (nothing was done)."""
+
+    exit_code = 1
 
 
 def stdin_is_terminal() -> bool:
@@ -108,6 +122,39 @@ def info(message: str) -> None:
 
 def warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
+
+
+def describe_selection(flow_ids: Sequence[str], tags: Sequence[str]) -> str:
+    """``2 flow(s) by UUID and flows tagged 'a'``: a selection in words, for prompts."""
+    parts = []
+    if flow_ids:
+        parts.append(f"{len(flow_ids)} flow(s) by UUID")
+    if tags:
+        parts.append("flows tagged " + ", ".join(repr(tag) for tag in tags))
+    return " and ".join(parts) if parts else "all flows"
+
+
+def summarise_import(report: ImportReport, *, server: str, verb: str = "Imported into") -> None:
+    """Tell people on stderr what an import (or a rollback) did on ``server``.
+
+    The secrets left without a value are warned about one by one: a flow using them fails
+    at run time until someone sets them.
+    """
+    for name in report.secrets_needing_values:
+        warn(f"secret {name!r} has no value on {server}: set it in Ziggy.")
+    outcomes = Counter(item.result.value.lower() for item in report.items)
+    info(
+        ("Dry run, nothing written: " if report.dry_run else f"{verb} {server}: ")
+        + (", ".join(f"{n} {result}" for result, n in sorted(outcomes.items())) or "nothing")
+        + "."
+    )
+    if report.rollback_path:
+        info(
+            f"The overwritten items were saved in {report.rollback_path} "
+            "('ziggy flow rollback' puts them back)."
+        )
+    if not report.ok:
+        info(f"{len(report.failed)} item(s) failed; see 'error' in the report.")
 
 
 def confirm(question: str) -> bool:

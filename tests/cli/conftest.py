@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import attrs
 import keyring
 import keyring.backend
 import keyring.backends.fail
@@ -26,6 +27,7 @@ import keyring.errors
 import pytest
 from typer.testing import CliRunner
 
+from ziggy_migrate import ZiggyClient, export_flows
 from ziggy_migrate.testing import ZiggyEmulator
 from ziggy_migrate_cli import output
 from ziggy_migrate_cli.credentials import SERVICE_NAME
@@ -275,3 +277,41 @@ def run_subprocess(
         check=False,
     )
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+def client_for(ziggy: ZiggyEmulator) -> ZiggyClient:
+    """A library client for an emulator (to set up or change a server behind the CLI's back)."""
+    return ZiggyClient(ziggy.url, ziggy.port, ziggy.username, ziggy.password, name=ziggy.name)
+
+
+def export_to(ziggy: ZiggyEmulator, path: Path, *, tags: Sequence[str] | None = None) -> Path:
+    """Export ``ziggy``'s flows (those with any of ``tags``, or all) to ``path`` via the library."""
+    with client_for(ziggy) as client:
+        export_flows(client, tags=tags, path=path)
+    return path
+
+
+def flow_named(ziggy: ZiggyEmulator, name: str) -> dict[str, Any]:
+    """The one flow called ``name`` in the emulator's database."""
+    flows: list[dict[str, Any]] = ziggy.snapshot()["flows"]
+    (flow,) = [flow for flow in flows if flow["name"] == name]
+    return flow
+
+
+def edit_flow_node(ziggy: ZiggyEmulator, name: str, index: int, **changes: Any) -> None:
+    """Change keys of one node of a flow through the API, as someone in the editor would."""
+    uuid = flow_named(ziggy, name)["uuid"]
+    with client_for(ziggy) as client:
+        flow = client.get_flow(uuid).flow
+        nodes = [dict(node) for node in flow.nodes]
+        nodes[index] = {**nodes[index], **changes}
+        client.update_flow(uuid, attrs.evolve(flow, nodes=nodes))
+
+
+def write_requests(ziggy: ZiggyEmulator) -> int:
+    """Logged requests that could change the server (a login is a POST that changes nothing)."""
+    return sum(
+        1
+        for request in ziggy.requests
+        if request.method != "GET" and not request.path.startswith("/api/auth/")
+    )

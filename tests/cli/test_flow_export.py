@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ziggy_migrate.testing import ZiggyEmulator
+from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
 
 from .conftest import Cli, Seeded
 
@@ -173,6 +173,8 @@ def test_unreachable_server_is_exit_3(
         str(tmp_path / "b"),
         "--timeout",
         "2",
+        "--retries",
+        "0",
     )
     assert result.exit_code == 3
     assert result.json["status"] in (502, 504)
@@ -226,3 +228,13 @@ def test_connection_options_reach_the_client(tmp_path: Path) -> None:
         assert client.max_workers == 3
         assert client.base_url == "https://ziggy.example.com:443"
         assert client.name == "dev"
+
+
+def test_retries_bound_the_attempts(cli: Cli, profiles: Seeded, dev: ZiggyEmulator) -> None:
+    dev.faults = FaultPlan(error_rate=1.0, methods=frozenset({"GET"}))
+    for retries, attempts in ((0, 1), (1, 2)):
+        dev.reset_requests()
+        result = cli("flow", "list", "-s", "dev", "--json", "--retries", str(retries))
+        assert result.exit_code == 1
+        assert result.json["status"] in (500, 503)
+        assert dev.request_count("GET") == attempts

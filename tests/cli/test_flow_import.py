@@ -11,7 +11,7 @@ import pytest
 from ziggy_migrate import ZiggyClient, export_flows
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, Seeded
+from .conftest import Cli, Seeded, export_to
 
 
 @pytest.fixture
@@ -200,3 +200,45 @@ def test_bundle_from_export_round_trips_through_the_cli(
     )
     assert imported.exit_code == 0
     assert _flow_names(prod) == ["Format address", "Invoices", "Sync orders"]
+
+
+def test_import_part_of_a_bundle_with_what_it_needs(
+    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+) -> None:
+    everything = export_to(dev, tmp_path / "all.json")
+    result = cli(
+        "flow",
+        "import",
+        "-s",
+        "prod",
+        "-fp",
+        str(everything),
+        "--skip",
+        "--no-prompt",
+        "--flow-ids",
+        profiles.orders,
+        "--tags",
+        "sandbox",
+    )
+    assert result.exit_code == 0, result.stdout
+    data = result.json["data"]
+    assert _flow_names(prod) == ["Format address", "Sandbox", "Sync orders"]  # + the subflow
+    assert [item["name"] for item in data["connectionsProcessed"]] == ["Orders DB"]
+    assert sorted(item["name"] for item in data["secretsProcessed"]) == [
+        "CRM_TOKEN",
+        "PG_PASSWORD",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("selection", "needle"),
+    [(["-f", "no-such-uuid"], "no-such-uuid"), (["-t", "nowhere"], "nowhere")],
+)
+def test_a_selection_the_bundle_cannot_meet_is_refused_before_any_request(
+    cli: Cli, bundle: Path, prod: ZiggyEmulator, selection: list[str], needle: str
+) -> None:
+    args = ("import", "-s", "prod", "-fp", str(bundle), "--skip", "--no-prompt", *selection)
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert needle in result.message
+    assert prod.request_count() == 0

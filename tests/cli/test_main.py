@@ -61,7 +61,8 @@ def test_an_unexpected_error_is_still_one_json_document(
 
 
 def test_help_documents_the_exit_codes(cli: Cli) -> None:
-    for args in (["--help"], ["flow", "export", "--help"], ["import", "-h"]):
+    commands = ("export", "import", "plan", "diff", "promote", "rollback")
+    for args in (["--help"], ["import", "-h"], *(["flow", name, "--help"] for name in commands)):
         result = cli(*args)
         assert result.exit_code == 0
         text = " ".join(result.stdout.split())

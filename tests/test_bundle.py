@@ -603,8 +603,8 @@ def test_secret_value_on_a_secret_is_never_loaded(doc: dict[str, Any]) -> None:
         (b'{"schemaVersion": 1, "x": "\xff\xfe"}', "not UTF-8"),
         (b'{"schemaVersion": 1, "x": "\xc3"}', "not UTF-8"),
         (b"\xef\xbb\xbf[]", "not an array"),
-        (b"[" * 100_000, "nested too deeply"),
-        (b'{"a":' * 100_000, "nested too deeply"),
+        (b"[" * 100_000, "nests too deeply"),
+        (b'{"a":' * 100_000, "nests too deeply"),
         (b"{" + b'"k": 1, ' * 3 + b'"schemaVersion": 1e3}', "integer"),
     ],
     ids=[

@@ -34,6 +34,7 @@ EXPECTED = {
     "NamedSave",
     "NotFoundError",
     "PlanError",
+    "PlanFileError",
     "PlannedItem",
     "ProcessedItem",
     "PromoteResult",

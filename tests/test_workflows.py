@@ -10,8 +10,10 @@ import pytest
 from ziggy_migrate import (
     Bundle,
     BundleError,
+    ImportMode,
     ItemKind,
     PlanError,
+    PlanFileError,
     SelectionError,
     diff_bundles,
     diff_with_server,
@@ -22,6 +24,7 @@ from ziggy_migrate import (
     load_plan,
     plan_import,
     promote,
+    rollback,
     save_bundle,
     save_plan,
     select_flows,
@@ -303,3 +306,69 @@ def test_promote_exports_imports_and_keeps_the_bundle(
     assert dry.report.dry_run
     assert {i.match_method.value for i in dry.report.items} == {"name"}
     assert dry.bundle_path.exists()
+
+
+# -- what saved plans and rollbacks remember ------------------------------------------------------
+
+
+def test_a_loaded_plan_keeps_its_types_mode_and_selection(
+    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator, tmp_path: Path
+) -> None:
+    source, ids = dev
+    with client_for(source) as src:
+        everything = export_flows(src).bundle
+    with client_for(prod) as client:
+        plan = plan_import(client, everything, mode="skip", flow_ids=[ids.untagged])
+        loaded = load_plan(save_plan(plan, tmp_path / "plan.json"))
+        assert loaded.mode is ImportMode.SKIP
+        assert {item.kind for item in loaded.items} <= set(ItemKind)
+        assert loaded.flow_ids == (ids.untagged,)
+        with pytest.raises(PlanError, match="another selection"):
+            import_bundle(client, everything, plan=loaded, tags=["sales"])
+        # the same mode named again, and no selection repeated: the plan's own is used
+        report = import_bundle(client, everything, plan=loaded, mode="skip", backup=False)
+    assert [i.name for i in report.of_kind(ItemKind.FLOW)] == ["Scratch"]
+    assert report.ok
+
+
+def test_a_missing_plan_file_is_a_plan_file_error(tmp_path: Path) -> None:
+    with pytest.raises(PlanFileError):
+        load_plan(tmp_path / "nope.json")
+
+
+def test_rollback_refuses_a_bundle_saved_from_another_server(
+    production_bundle: Bundle, prod: ZiggyEmulator, tmp_path: Path
+) -> None:
+    prod.add_flow("Orders")
+    with client_for(prod) as client:
+        report = import_bundle(
+            client, production_bundle, mode="overwrite", backup=False, rollback_dir=tmp_path
+        )
+    assert report.rollback_path is not None
+    with ZiggyEmulator() as elsewhere, client_for(elsewhere) as other:
+        with pytest.raises(PlanError, match="saved from"):
+            rollback(other, report.rollback_path)
+        assert {r.method for r in elsewhere.requests} <= {"POST"}  # the login only
+        assert elsewhere.request_count("POST") <= 1
+
+
+def test_export_can_write_a_bundle_folder(
+    dev: tuple[ZiggyEmulator, DevServer], tmp_path: Path
+) -> None:
+    source, _ = dev
+    with client_for(source) as client:
+        result = export_flows(client, tags=["production"], path=tmp_path / "b", layout="dir")
+    assert (tmp_path / "b" / "index.json").is_file()
+    assert load_bundle(tmp_path / "b") == result.bundle
+
+
+def test_errors_in_a_bundle_file_name_the_file_and_the_place(tmp_path: Path) -> None:
+    path = tmp_path / "flows.json"
+    path.write_text('{"schemaVersion": 1,\n "flows": NaN}', "utf-8")
+    with pytest.raises(BundleError) as caught:
+        load_bundle(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert "line 2, column 11" in str(caught.value)
+    path.write_bytes(b'{"schemaVersion": 1, "x": "\xff"}')
+    with pytest.raises(BundleError, match="invalid byte at offset 27"):
+        load_bundle(path)

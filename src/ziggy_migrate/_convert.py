@@ -7,6 +7,7 @@ kept strict by the JSON Schema, which is checked before anything is structured.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -53,11 +54,14 @@ def _make_converter() -> cattrs.Converter:
     # Free-form JSON (a flow's graph) passes through untouched: no copy, no validation here.
     conv.register_structure_hook(Any, lambda value, _type: value)
     # Servers send ``null`` for empty text fields; cattrs would turn that into "None".
+    # Our enums derive from str, so this hook sees them too and builds the enum member.
     conv.register_structure_hook(str, _structure_text)
     return conv
 
 
-def _structure_text(value: Any, _type: Any) -> str:
+def _structure_text(value: Any, cls: Any) -> Any:
+    if cls is not str and isinstance(cls, type) and issubclass(cls, enum.Enum):
+        return cls(value)
     if value is None:
         return ""
     if isinstance(value, str):

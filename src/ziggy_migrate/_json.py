@@ -24,23 +24,68 @@ class JSONRejected(ValueError):
     """Text that is not strict JSON; the message says why in a few words."""
 
 
+class _Refused(ValueError):
+    """Raised from the parser's hooks with the offending token; located afterwards."""
+
+    def __init__(self, token: str, why: str) -> None:
+        super().__init__(why)
+        self.token = token
+
+
 def _reject_constant(name: str) -> Any:
-    raise JSONRejected(f"{name} is not valid JSON")
+    raise _Refused(name, f"{name} is not valid JSON")
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise JSONRejected(f"the number {text[:40]} is too large")
+        raise _Refused(text, f"the number {text[:40]} is too large")
     return value
+
+
+def _position(text: str, index: int) -> str:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f"line {line}, column {column}"
+
+
+def _token_position(text: str, token: str) -> str:
+    """Where a bare token (outside strings, as the parser met it) first stands."""
+    for match in re.finditer(rf"(?<![\w.\"]){re.escape(token)}(?![\w.\"])", text):
+        return _position(text, match.start())
+    return "an unknown place"
+
+
+def _deepest_position(text: str, limit: int = 500) -> str:
+    """Where nesting first passes ``limit`` levels (only run once parsing has failed)."""
+    depth, in_string, escaped = 0, False, False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return _position(text, index)
+        elif char in "]}":
+            depth -= 1
+    return "an unknown place"
 
 
 def loads_strict(text: str) -> Any:
     """Parse ``text``; raises :class:`JSONRejected` (or ``json.JSONDecodeError``)."""
     try:
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except _Refused as refused:
+        raise JSONRejected(f"{refused} at {_token_position(text, refused.token)}") from None
     except RecursionError:
-        raise JSONRejected("nested too deeply") from None
+        raise JSONRejected(f"nests too deeply at {_deepest_position(text)}") from None
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
         raise JSONRejected("holds a lone surrogate escape (\\ud800-\\udfff), which is not text")
     return value

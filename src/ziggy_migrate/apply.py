@@ -102,6 +102,7 @@ def import_bundle(
                 f"the plan was made with mode {saved_plan.mode.value}, not {ImportMode(mode).value}"
             )
         mode = saved_plan.mode
+        flow_ids, tags = _selection_of(saved_plan, flow_ids, tags)
     if mode is None:
         raise TypeError("import_bundle() needs a mode (skip, duplicate or overwrite) or a plan")
     bundle = select_flows(bundle, flow_ids=flow_ids, tags=tags)
@@ -113,6 +114,7 @@ def import_bundle(
         target_url=client.base_url,
         same_server_expected=_same_server_expected,
     )
+    plan = attrs.evolve(plan, flow_ids=tuple(flow_ids or ()), tags=tuple(tags or ()))
     if saved_plan is not None:
         check_plan_still_holds(saved_plan, plan)
     secret_values = {item.uuid: item.has_value for item in target[ItemKind.SECRET]}
@@ -161,11 +163,20 @@ def rollback(
     """Restore the items saved in a rollback bundle (see ``ImportReport.rollback_path``).
 
     The bundle holds the target's own items, so they match by UUID and are overwritten
-    back to their saved state. Items an import created are not removed.
+    back to their saved state. Items an import created are not removed. A rollback bundle
+    saved from another server is refused (:class:`PlanError`): there it would match by
+    name and overwrite the wrong items.
     """
+    bundle = load_rollback(source)
+    saved_from = bundle.provenance.source.url.rstrip("/").lower()
+    if saved_from != client.base_url.rstrip("/").lower():
+        raise PlanError(
+            f"this rollback bundle was saved from {bundle.provenance.source.url}, not "
+            f"{client.base_url}; restore it into the server it came from"
+        )
     return import_bundle(
         client,
-        load_rollback(source),
+        bundle,
         mode=ImportMode.OVERWRITE,
         backup=backup,
         dry_run=dry_run,
@@ -173,6 +184,20 @@ def rollback(
         rollback_dir=None,
         _same_server_expected=True,
     )
+
+
+def _selection_of(
+    plan: ImportPlan, flow_ids: Sequence[str] | None, tags: Sequence[str] | None
+) -> tuple[Sequence[str], Sequence[str]]:
+    """The part of the bundle a saved plan covers; a different one asked for is an error."""
+    asked = (tuple(flow_ids or ()), tuple(tags or ()))
+    if (flow_ids or tags) and asked != (plan.flow_ids, plan.tags):
+        raise PlanError(
+            "the plan was made for another selection of flows "
+            f"(flow ids {list(plan.flow_ids)}, tags {list(plan.tags)}); leave the selection "
+            "out to use the plan's"
+        )
+    return plan.flow_ids, plan.tags
 
 
 def _planned_outcome(item: PlannedItem) -> ProcessedItem:

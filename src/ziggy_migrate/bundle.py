@@ -101,15 +101,25 @@ def load_bundle(source: str | os.PathLike[str] | bytes) -> Bundle:
     """Load, upgrade, validate and check a bundle from a path, JSON text or bytes.
 
     A ``str`` whose first non-blank character is ``{`` is taken as JSON text; any other
-    ``str`` is a path, to a bundle file or to a bundle folder (``layout="dir"``).
+    ``str`` is a path, to a bundle file or to a bundle folder (``layout="dir"``). Errors
+    in a file or folder name it.
     """
-    if not isinstance(source, bytes) and not _is_text(source) and Path(source).is_dir():
-        document, files = read_directory(Path(source))
+    if isinstance(source, bytes) or _is_text(source):
+        return _bundle_from(_parse(_read(source)))
+    path = Path(source)
+    if path.is_dir():
+        document, files = read_directory(path)
         try:
             return _bundle_from(document)
         except BundleError as exc:
-            raise _in_file(exc, files) from None
-    return _bundle_from(_parse(_read(source)))
+            raise _in_file(exc, path, files) from None
+    try:
+        # The text is parsed in a call of its own so that it is freed before the
+        # (larger) parsed document is validated and structured.
+        document = _parse(_read(path))
+        return _bundle_from(document)
+    except BundleError as exc:
+        raise (exc if exc.file or not exc.location else exc.in_file(str(path))) from None
 
 
 def check_bundle(bundle: Bundle) -> None:
@@ -138,13 +148,13 @@ def _is_text(source: str | os.PathLike[str]) -> bool:
     return isinstance(source, str) and source.lstrip("\ufeff \t\r\n")[:1] in ("{", "[")
 
 
-def _in_file(error: BundleError, files: dict[str, list[str]]) -> BundleError:
-    """Point an error at ``$.flows[3]`` to the file that holds that flow."""
+def _in_file(error: BundleError, folder: Path, files: dict[str, list[str]]) -> BundleError:
+    """Point an error at ``$.flows[3]`` to the file of the folder that holds that flow."""
     match = re.match(r"^\$\.(\w+)\[(\d+)\](.*)$", error.location)
     if match and match.group(1) in files and int(match.group(2)) < len(files[match.group(1)]):
         where = files[match.group(1)][int(match.group(2))]
-        return BundleError(error.reason, location=f"{where}: ${match.group(3)}")
-    return BundleError(error.reason, location=f"{INDEX_FILE}: {error.location}")
+        return BundleError(error.reason, location=f"${match.group(3)}", file=str(folder / where))
+    return error.in_file(str(folder / INDEX_FILE))
 
 
 def _read(source: str | os.PathLike[str] | bytes) -> str:
@@ -159,9 +169,9 @@ def _read(source: str | os.PathLike[str] | bytes) -> str:
     try:
         with path.open(encoding="utf-8", errors="strict") as handle:
             return handle.read()
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         raise BundleError(
-            f"{path} is not UTF-8 text (invalid byte {exc.object[exc.start : exc.start + 1]!r})"
+            f"not UTF-8 text ({_first_bad_byte(path)})", location="", file=str(path)
         ) from None
     except FileNotFoundError:
         raise BundleError(f"no bundle file at {path}", location="") from None
@@ -169,6 +179,17 @@ def _read(source: str | os.PathLike[str] | bytes) -> str:
         raise BundleError(f"{path} is a directory, not a bundle file", location="") from None
     except OSError as exc:
         raise BundleError(f"cannot read {path}: {exc.strerror}", location="") from None
+
+
+def _first_bad_byte(path: Path) -> str:
+    """Where a file stops being UTF-8 (read again: only on this error path)."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"invalid byte at offset {exc.start}"
+    except OSError:
+        pass
+    return "invalid byte"
 
 
 def _decode(raw: bytes) -> str:

@@ -16,6 +16,7 @@ type; the subclasses say what went wrong and what to check::
     ├── SelectionError                export: a flow UUID that is not on the server
     ├── ExposedCredentialError        export with strict_secrets: inline credentials found
     ├── PlanError                     import: the plan cannot be applied (stale, mismatched)
+    │   └── PlanFileError             a plan file is missing, unreadable or broken
     └── BackupFailedError             import: the database backup failed, nothing was written
 
 Messages never contain a password, token or secret value: response bodies are kept on the
@@ -32,6 +33,7 @@ __all__ = [
     "ExposedCredentialError",
     "NotFoundError",
     "PlanError",
+    "PlanFileError",
     "RateLimitedError",
     "RequestTimeoutError",
     "SelectionError",
@@ -94,10 +96,18 @@ class BundleError(ZiggyError):
     that the one-line message points at the place to fix.
     """
 
-    def __init__(self, message: str, *, location: str = "$") -> None:
-        super().__init__(f"{location}: {message}" if location else message)
+    def __init__(self, message: str, *, location: str = "$", file: str | None = None) -> None:
+        where = ": ".join(part for part in (file, location) if part)
+        super().__init__(f"{where}: {message}" if where else message)
         self.location = location
         self.reason = message
+        self.file = file
+
+    def in_file(self, file: str) -> BundleError:
+        """The same error, naming the file it was found in."""
+        error = type(self).__new__(type(self))
+        BundleError.__init__(error, self.reason, location=self.location, file=file)
+        return error
 
 
 class SelectionError(ZiggyError):
@@ -118,6 +128,10 @@ class ExposedCredentialError(ZiggyError):
 
 class PlanError(ZiggyError):
     """An import plan cannot be applied as it stands."""
+
+
+class PlanFileError(PlanError):
+    """A plan file is missing, unreadable or not a plan: bad input, not a stale plan."""
 
 
 class BackupFailedError(ZiggyError):

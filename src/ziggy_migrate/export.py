@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from ._version import __version__
-from .bundle import check_bundle, save_bundle
+from .bundle import Layout, check_bundle, save_bundle
 from .client import ZiggyClient
 from .errors import ExposedCredentialError, SelectionError
 from .exposure import find_inline_credentials
@@ -76,6 +76,7 @@ def export_flows(
     tags: Sequence[str] | None = None,
     strict_secrets: bool = False,
     path: str | os.PathLike[str] | None = None,
+    layout: Layout | str = Layout.FILE,
     progress: ProgressCallback | None = None,
 ) -> ExportResult:
     """Export the selected flows with every connection, secret, structure, variable and
@@ -85,7 +86,8 @@ def export_flows(
     selects every flow. An unknown UUID raises :class:`SelectionError`; a tag that matches
     nothing is a warning. Secrets are exported without values. Connections holding inline
     credentials are warned about (by connection and key, never the value), or refused with
-    ``strict_secrets=True`` before anything is written.
+    ``strict_secrets=True`` before anything is written. With ``path``, the bundle is
+    saved there (``layout="dir"``: a folder with one file per item).
     """
     requests_before = client.requests_sent
     wanted_ids = tuple(dict.fromkeys(flow_ids or ()))
@@ -141,7 +143,7 @@ def export_flows(
     check_bundle(bundle)
     for warning in warnings:
         logger.warning("%s", warning)
-    saved = save_bundle(bundle, path) if path is not None else None
+    saved = save_bundle(bundle, path, layout=layout) if path is not None else None
     return ExportResult(
         bundle=bundle,
         warnings=tuple(warnings),

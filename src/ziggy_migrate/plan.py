@@ -125,6 +125,16 @@ class ImportPlan:
     items: tuple[PlannedItem, ...]
     warnings: tuple[str, ...] = ()
     bundle_digest: str = ""
+    flow_ids: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON data (what a plan file holds), camelCase like the bundle."""
+        data: dict[str, Any] = _convert.unstructure(self)
+        for item, planned in zip(data["items"], self.items, strict=True):
+            if planned.error is not None:
+                item["error"] = planned.error
+        return data
 
     def of_kind(self, kind: ItemKind) -> tuple[PlannedItem, ...]:
         return tuple(item for item in self.items if item.kind is kind)
@@ -161,7 +171,8 @@ def plan_import(
     ``flow_ids``/``tags`` plan only those flows of the bundle, with what they need.
     """
     bundle = select_flows(bundle, flow_ids=flow_ids, tags=tags)
-    return make_plan(bundle, read_target(client), mode=ImportMode(mode), target_url=client.base_url)
+    plan = make_plan(bundle, read_target(client), mode=ImportMode(mode), target_url=client.base_url)
+    return attrs.evolve(plan, flow_ids=tuple(flow_ids or ()), tags=tuple(tags or ()))
 
 
 def read_target(client: ZiggyClient) -> dict[ItemKind, list[TargetItem]]:

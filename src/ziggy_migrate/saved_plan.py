@@ -15,7 +15,7 @@ from typing import Any
 
 from . import _convert
 from .bundle import write_atomically
-from .errors import PlanError
+from .errors import PlanError, PlanFileError
 from .plan import ImportPlan, PlannedItem
 
 __all__ = ["PLAN_FORMAT_VERSION", "check_plan_still_holds", "load_plan", "save_plan"]
@@ -25,7 +25,7 @@ PLAN_FORMAT_VERSION = 1
 
 def save_plan(plan: ImportPlan, path: str | os.PathLike[str]) -> Path:
     """Write ``plan`` as canonical JSON (atomically) and return the path."""
-    document = {"planFormatVersion": PLAN_FORMAT_VERSION, **_convert.unstructure(plan)}
+    document = {"planFormatVersion": PLAN_FORMAT_VERSION, **plan.to_dict()}
     target = Path(path)
     write_atomically(target, json.dumps(document, indent=2, sort_keys=True) + "\n")
     return target
@@ -37,11 +37,11 @@ def load_plan(path: str | os.PathLike[str]) -> ImportPlan:
     try:
         document: Any = json.loads(source.read_text("utf-8"))
     except FileNotFoundError:
-        raise PlanError(f"no plan file at {source}") from None
+        raise PlanFileError(f"no plan file at {source}") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PlanError(f"{source} is not a readable plan file ({exc})") from None
+        raise PlanFileError(f"{source} is not a readable plan file ({exc})") from None
     if not isinstance(document, dict) or document.get("planFormatVersion") != PLAN_FORMAT_VERSION:
-        raise PlanError(
+        raise PlanFileError(
             f"{source} is not a plan file of format {PLAN_FORMAT_VERSION}; make it again "
             "with `ziggy flow plan`"
         )
@@ -50,7 +50,7 @@ def load_plan(path: str | os.PathLike[str]) -> ImportPlan:
             {k: v for k, v in document.items() if k != "planFormatVersion"}, ImportPlan
         )
     except Exception as exc:
-        raise PlanError(f"{source} is not a valid plan file: {exc}") from None
+        raise PlanFileError(f"{source} is not a valid plan file: {exc}") from None
 
 
 def _decision(item: PlannedItem) -> tuple[Any, ...]:

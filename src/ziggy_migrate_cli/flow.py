@@ -15,21 +15,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import attrs
 import typer
 
 from ziggy_migrate import (
     FlowSummary,
-    ImportMode,
     ImportPlan,
     Layout,
-    PlanError,
     export_flows,
     import_bundle,
     load_bundle,
     load_plan,
     rollback,
-    save_bundle,
 )
 
 from . import promote, review
@@ -106,17 +102,6 @@ def flow(ctx: typer.Context) -> None:
             "Missing command: use 'ziggy flow export', 'import', 'plan', 'diff', 'promote', "
             "'rollback' or 'list'."
         )
-
-
-class PlanFileError(CliError):
-    """A plan file that cannot be read: bad input (exit 2), not a stale plan (exit 1)."""
-
-
-def _read_plan(path: Path) -> ImportPlan:
-    try:
-        return load_plan(path)
-    except PlanError as exc:  # load_plan raises PlanError for a broken file, too
-        raise PlanFileError(str(exc)) from exc
 
 
 FilePathExport = Annotated[
@@ -197,12 +182,12 @@ def export_command(
                 flow_ids=ids or None,
                 tags=tag_list or None,
                 strict_secrets=strict_secrets,
+                path=file_path,
+                layout=layout,
                 progress=progress.callback,
             )
         finally:
             progress.close()
-    # export_flows(path=...) writes a single file only; a folder is written here.
-    result = attrs.evolve(result, path=save_bundle(result.bundle, file_path, layout=layout))
     counts = ", ".join(f"{count} {kind}" for kind, count in result.counts.items() if count)
     info(f"Exported {counts} from {profile.name} into {result.path}.")
     emit_json(status_document(200, result.to_dict()))
@@ -252,8 +237,8 @@ def import_command(
     mode = chosen_mode(skip=skip, duplicate=duplicate, overwrite=overwrite)
     saved_plan: ImportPlan | None = None
     if plan is not None:
-        saved_plan = _read_plan(plan)
-        planned = ImportMode(saved_plan.mode)  # load_plan leaves the mode a plain str
+        saved_plan = load_plan(plan)
+        planned = saved_plan.mode
         if mode is not None and mode is not planned:
             raise CliError(
                 f"The plan {plan} was made with --{planned.value}, not --{mode.value}: "

@@ -39,6 +39,7 @@ from ziggy_migrate import (
     ExposedCredentialError,
     NotFoundError,
     PlanError,
+    PlanFileError,
     RateLimitedError,
     RequestTimeoutError,
     SelectionError,
@@ -96,6 +97,7 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
         3,
         "Check the profile's URL and port ('ziggy auth --list') and that the server runs.",
     ),
+    ErrorRule(PlanFileError, 400, 2, "Make the plan again with 'ziggy flow plan'."),
     ErrorRule(PlanError, 409, 1),
     ErrorRule(
         BackupFailedError,

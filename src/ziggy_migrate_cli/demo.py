@@ -256,7 +256,10 @@ def demo_command(
             ("4. the same import again", ImportMode.OVERWRITE, False),
         )
         for title, mode, dry_run in steps:
-            document = import_bundle(prod_client, bundle, mode=mode, dry_run=dry_run).to_dict()
+            # the demo's rollback bundles stay with its other files, not in the user's state
+            document = import_bundle(
+                prod_client, bundle, mode=mode, dry_run=dry_run, rollback_dir=directory
+            ).to_dict()
             emit_json(document)
             info(f"{title}: {_matches(document)}")
             for line in _flow_lines(document):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ def test_demo_runs_every_step_without_profiles_or_keyring(cli: Cli, config_dir: 
     assert _match_methods(skip) == {"uuid"}
     assert "dev at http://127.0.0.1:" in result.stderr
     assert not config_dir.exists()  # no profile was written
+    state = Path(os.environ["ZIGGY_STATE_DIR"])
+    assert not state.exists() or not any(state.rglob("*"))  # nor any rollback bundle
 
 
 def test_demo_keep_keeps_the_bundles(cli: Cli, tmp_path: Path) -> None:

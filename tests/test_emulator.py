@@ -627,7 +627,9 @@ def test_latency_overlaps_across_concurrent_requests() -> None:
             statuses = list(pool.map(fetch, range(10)))
         elapsed = time.perf_counter() - started
     assert statuses == [200] * 10
-    assert 0.2 <= elapsed < 1.0
+    # A behaviour check, not a speed target: served one at a time, ten requests would
+    # take 2 s; overlapping, they take one latency plus scheduling noise.
+    assert 0.2 <= elapsed < 10 * 0.2
 
 
 def test_latency_can_change_at_runtime(emulator: ZiggyEmulator, api: Api) -> None:

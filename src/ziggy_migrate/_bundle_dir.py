@@ -69,8 +69,15 @@ def write_directory(document: dict[str, Any], target: Path) -> None:
         _swap_in(staging, target)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, UnicodeEncodeError):
+            raise BundleError(
+                f"cannot write {target}: the content holds text that is not valid Unicode",
+                location="",
+            ) from None
         if isinstance(exc, OSError):
             raise BundleError(f"cannot write {target}: {exc.strerror}", location="") from None
+        if isinstance(exc, (ValueError, TypeError)):
+            raise BundleError(f"cannot be written as JSON: {exc}", location="") from None
         raise
 
 

@@ -35,7 +35,7 @@ from jsonschema.exceptions import best_match
 
 from . import _convert
 from ._bundle_dir import INDEX_FILE, read_directory, write_directory
-from ._json import JSONRejected, loads_strict
+from ._json import JSONRejected, dumps_canonical, loads_strict
 from .errors import BundleError
 from .models import Bundle, ItemKind
 from .references import dangling_references
@@ -128,8 +128,11 @@ def check_bundle(bundle: Bundle) -> None:
     Exports run this before writing, so that a file ziggy-migrate writes is always one it
     can read (a server can hold what a bundle cannot: duplicate names, deep graphs...).
     """
-    text = dump_bundle(bundle)
-    _bundle_from(_parse(text))
+    # In memory, without a round trip through text: the schema sees the document the file
+    # would hold, the meaning checks bound graph depth; NaN and invalid text are refused
+    # when the text is made (dump_bundle), before anything is written.
+    _validate_schema(_canonical_document(bundle))
+    _check_meaning(bundle)
 
 
 def _bundle_from(document: dict[str, Any]) -> Bundle:
@@ -324,9 +327,10 @@ def _canonical_document(bundle: Bundle) -> dict[str, Any]:
 
 def dump_bundle(bundle: Bundle) -> str:
     """The canonical JSON text of a bundle (what :func:`save_bundle` writes)."""
-    return (
-        json.dumps(_canonical_document(bundle), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    )
+    try:
+        return dumps_canonical(_canonical_document(bundle))
+    except (ValueError, TypeError) as exc:  # NaN, or a value JSON cannot hold
+        raise BundleError(f"cannot be written as JSON: {exc}") from None
 
 
 def save_bundle(

@@ -354,6 +354,9 @@ VARIABLE = Kind(
 )
 KINDS: tuple[Kind, ...] = (FLOW, CONNECTION, SECRET, STRUCTURE, VARIABLE)
 _KIND_BY_TABLE = {kind.table: kind for kind in KINDS}
+_UUID_TOKEN = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -532,9 +535,13 @@ class Store:
         return [{key: flow[key] for key in summary_keys} for flow in self.list_rows(FLOW, keep)]
 
     def get_flow(self, uuid: str) -> dict[str, Any]:
-        """A flow with its relations, derived from what its nodes mention."""
+        """A flow with its relations, derived from what its nodes mention.
+
+        A shallow copy is enough: the store never changes a nested value in place (an
+        update replaces whole fields), and this is the hot path of every export.
+        """
         with self._lock:
-            flow = copy.deepcopy(self._row(FLOW, uuid))
+            flow = dict(self._row(FLOW, uuid))
             flow.update(self._relations_of([flow]))
             return flow
 
@@ -689,14 +696,22 @@ class Store:
         anywhere in a string, and secrets as ``secrets.NAME``."""
         text = _text_of(flow.get("nodes") for flow in flows)
         names = set(_SECRET_REFERENCE.findall(text))
+        tokens = set(_UUID_TOKEN.findall(text))
         related: dict[str, list[dict[str, Any]]] = {}
         for kind in (CONNECTION, SECRET, STRUCTURE, VARIABLE):
-            rows = [
-                row
-                for row in _by_name(self._live(kind))
-                if (row["name"] in names if kind is SECRET else str(row["uuid"]) in text)
-            ]
-            related[kind.table] = [self._present(kind, row) for row in rows]
+            table = self._tables[kind.table]
+            if kind is SECRET:
+                rows = [row for row in table.values() if row["name"] in names]
+            else:
+                # uuid-shaped keys by lookup; any other key (seeded by hand) by substring
+                rows = [table[token] for token in tokens if token in table]
+                rows += [
+                    row
+                    for key, row in table.items()
+                    if not _UUID_TOKEN.fullmatch(key) and key in text
+                ]
+            live = [row for row in rows if not row.get("isDeleted")]
+            related[kind.table] = [self._present(kind, row) for row in _by_name(live)]
         return related
 
 

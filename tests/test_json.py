@@ -1,0 +1,45 @@
+"""The canonical JSON writer is byte-identical to json.dumps, only faster."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ziggy_migrate._json import dumps_canonical
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300)
+@given(json_values)
+def test_same_bytes_as_json_dumps(value: Any) -> None:
+    expected = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert dumps_canonical(value) == expected
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, {"a": [math.nan]}])
+def test_nan_and_infinity_are_refused(bad: Any) -> None:
+    with pytest.raises(ValueError, match="not JSON"):
+        dumps_canonical(bad)
+
+
+def test_non_json_values_are_refused() -> None:
+    with pytest.raises(TypeError):
+        dumps_canonical({"a": object()})
+    with pytest.raises(TypeError):
+        dumps_canonical({1: "a"})

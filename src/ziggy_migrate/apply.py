@@ -113,6 +113,7 @@ def import_bundle(
         mode=ImportMode(mode),
         target_url=client.base_url,
         same_server_expected=_same_server_expected,
+        with_digest=saved_plan is not None,
     )
     plan = attrs.evolve(plan, flow_ids=tuple(flow_ids or ()), tags=tuple(tags or ()))
     if saved_plan is not None:
@@ -241,20 +242,31 @@ def _secrets_needing_values(
     client: ZiggyClient,
     secret_values: dict[str, bool | None],
 ) -> tuple[str, ...]:
-    """Names of the imported secrets that hold no value on the target."""
-    needing: list[str] = []
+    """Names of the imported secrets that hold no value on the target.
+
+    Created secrets have none; for matched ones the listing said, unless the server hides
+    values, in which case the masked endpoint is asked (concurrently, once per secret).
+    """
+    known: dict[str, bool] = {}
+    unknown: list[str] = []
     for item, outcome in zip(plan.items, outcomes, strict=True):
         if item.kind is not ItemKind.SECRET or item.action is Action.AMBIGUOUS:
             continue
         if item.action in (Action.CREATE, Action.RENAME):
-            has_value: bool | None = False
+            known[outcome.name] = False
+            continue
+        listed = secret_values.get(item.target_uuid or "")
+        if listed is None:
+            unknown.append(outcome.name)
         else:
-            has_value = secret_values.get(item.target_uuid or "")
-            if has_value is None:
-                has_value = client.secret_has_value(outcome.name)
-        if not has_value:
-            needing.append(outcome.name)
-    return tuple(sorted(needing))
+            known[outcome.name] = listed
+    if unknown:
+        with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
+            answers = pool.map(client.secret_has_value, unknown)
+            known.update(
+                (name, bool(answer)) for name, answer in zip(unknown, answers, strict=True)
+            )
+    return tuple(sorted(name for name, has_value in known.items() if not has_value))
 
 
 @attrs.define
@@ -309,11 +321,16 @@ class _Applier:
         self.total = sum(1 for item in plan.items if item.action.writes)
         self.done = 0
         self._progress_lock = threading.Lock()
+        # Where references point on the target; refreshed between phases (not per item),
+        # as each phase's creates settle the UUIDs and names the next phase refers to.
+        self.uuids: dict[str, str] = {}
+        self.secret_names: dict[str, str] = {}
 
     # -- the phases -------------------------------------------------------------------------
 
     def run(self) -> list[ProcessedItem]:
         self._write_all(ItemKind.SECRET, self._write_secret)
+        self.secret_names = self._secret_names()
         for kind, writer in (
             (ItemKind.CONNECTION, self._write_connection),
             (ItemKind.STRUCTURE, self._write_structure),
@@ -341,6 +358,7 @@ class _Applier:
         self._parallel(self._pre_import_save, overwrites)
         self._fail_flows_with_missing_dependencies(flows)
         self._remove_unused_shells(shells)
+        self.uuids = self._uuid_map()
         self._parallel(self._write_flow_content, [o for o in flows if o.error is None])
         for outcome in self._of_kind(ItemKind.FLOW):
             if outcome.item.action is Action.LEAVE:
@@ -362,8 +380,8 @@ class _Applier:
         connection = attrs.evolve(
             source,
             name=outcome.item.target_name,
-            dev_value=rewrite(source.dev_value, {}, self._secret_names()),
-            prod_value=rewrite(source.prod_value, {}, self._secret_names()),
+            dev_value=rewrite(source.dev_value, {}, self.secret_names),
+            prod_value=rewrite(source.prod_value, {}, self.secret_names),
         )
         if outcome.item.action is Action.OVERWRITE:
             assert outcome.target_uuid is not None
@@ -401,12 +419,11 @@ class _Applier:
     def _write_flow_content(self, outcome: _Outcome) -> None:
         assert outcome.target_uuid is not None
         source = self._source(outcome, Flow)
-        uuids = self._uuid_map()
         flow = attrs.evolve(
             source,
             name=outcome.item.target_name,
-            nodes=rewrite(source.nodes, uuids, self._secret_names()),
-            edges=rewrite(source.edges, uuids, self._secret_names()),
+            nodes=rewrite(source.nodes, self.uuids, self.secret_names),
+            edges=rewrite(source.edges, self.uuids, self.secret_names),
         )
         self.client.update_flow(outcome.target_uuid, flow)
         self._processed(outcome)

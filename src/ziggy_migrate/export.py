@@ -94,15 +94,20 @@ def export_flows(
     wanted_tags = tuple(dict.fromkeys(tags or ()))
     warnings: list[str] = []
 
-    summaries = client.list_flows()
-    selected = _select(summaries, wanted_ids, wanted_tags, warnings)
-    known_flow_uuids = {summary.uuid for summary in summaries}
-    fetched, references = _fetch_closure(client, selected, known_flow_uuids, progress)
-
-    connections = {c.uuid: c for c in client.list_connections()}
-    secrets = {s.secret.name: s.secret for s in client.list_secrets()}
-    structures = {s.uuid: s for s in client.list_structures()}
-    variables = {v.uuid: v for v in client.list_variables()}
+    with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
+        # The other kinds are listed while the flows are selected and fetched.
+        listed_connections = pool.submit(client.list_connections)
+        listed_secrets = pool.submit(client.list_secrets)
+        listed_structures = pool.submit(client.list_structures)
+        listed_variables = pool.submit(client.list_variables)
+        summaries = client.list_flows()
+        selected = _select(summaries, wanted_ids, wanted_tags, warnings)
+        known_flow_uuids = {summary.uuid for summary in summaries}
+        fetched, references = _fetch_closure(pool, client, selected, known_flow_uuids, progress)
+        connections = {c.uuid: c for c in listed_connections.result()}
+        secrets = {s.secret.name: s.secret for s in listed_secrets.result()}
+        structures = {s.uuid: s for s in listed_structures.result()}
+        variables = {v.uuid: v for v in listed_variables.result()}
 
     closure = _Closure(connections, secrets, structures, variables, known_flow_uuids)
     for item in fetched.values():
@@ -194,6 +199,7 @@ def _select(
 
 
 def _fetch_closure(
+    pool: ThreadPoolExecutor,
     client: ZiggyClient,
     selected: list[str],
     known_flow_uuids: set[str],
@@ -207,17 +213,22 @@ def _fetch_closure(
     references: dict[str, References] = {}
     wave = list(selected)
     total = len(wave)
-    with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
-        while wave:
-            for flow in pool.map(client.get_flow, wave):
-                fetched[flow.flow.uuid] = flow
-                references[flow.flow.uuid] = _references_of(flow.flow)
-                if progress is not None:
-                    progress(len(fetched), total, f"flow {flow.flow.name}")
-            called = {uuid for uuid in wave for uuid in references[uuid].flow_uuids}
-            wave = sorted(called & known_flow_uuids - fetched.keys())
-            total += len(wave)
+    while wave:
+        # each worker also walks the flow it fetched, so that work overlaps the network
+        for flow, refs in pool.map(lambda uuid: _fetch_one(client, uuid), wave):
+            fetched[flow.flow.uuid] = flow
+            references[flow.flow.uuid] = refs
+            if progress is not None:
+                progress(len(fetched), total, f"flow {flow.flow.name}")
+        called = {uuid for uuid in wave for uuid in references[uuid].flow_uuids}
+        wave = sorted(called & known_flow_uuids - fetched.keys())
+        total += len(wave)
     return fetched, references
+
+
+def _fetch_one(client: ZiggyClient, uuid: str) -> tuple[FetchedFlow, References]:
+    fetched = client.get_flow(uuid)
+    return fetched, _references_of(fetched.flow)
 
 
 def _references_of(flow: Flow) -> References:

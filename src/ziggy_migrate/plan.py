@@ -18,6 +18,7 @@ import enum
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -176,18 +177,23 @@ def plan_import(
 
 
 def read_target(client: ZiggyClient) -> dict[ItemKind, list[TargetItem]]:
-    """The target's items of every kind: one list request per kind."""
-    target: dict[ItemKind, list[TargetItem]] = {
-        ItemKind.FLOW: [_target_item(s, s.uuid, s.name) for s in client.list_flows()],
-        ItemKind.CONNECTION: [_target_item(c, c.uuid, c.name) for c in client.list_connections()],
-        ItemKind.SECRET: [
-            _target_item(s.secret, s.secret.uuid, s.secret.name, s.has_value)
-            for s in client.list_secrets()
-        ],
-        ItemKind.STRUCTURE: [_target_item(s, s.uuid, s.name) for s in client.list_structures()],
-        ItemKind.VARIABLE: [_target_item(v, v.uuid, v.name) for v in client.list_variables()],
-    }
-    return target
+    """The target's items of every kind: one list request per kind, all five at once."""
+    with ThreadPoolExecutor(max_workers=min(5, client.max_workers)) as pool:
+        flows = pool.submit(client.list_flows)
+        connections = pool.submit(client.list_connections)
+        secrets = pool.submit(client.list_secrets)
+        structures = pool.submit(client.list_structures)
+        variables = pool.submit(client.list_variables)
+        return {
+            ItemKind.FLOW: [_target_item(s, s.uuid, s.name) for s in flows.result()],
+            ItemKind.CONNECTION: [_target_item(c, c.uuid, c.name) for c in connections.result()],
+            ItemKind.SECRET: [
+                _target_item(s.secret, s.secret.uuid, s.secret.name, s.has_value)
+                for s in secrets.result()
+            ],
+            ItemKind.STRUCTURE: [_target_item(s, s.uuid, s.name) for s in structures.result()],
+            ItemKind.VARIABLE: [_target_item(v, v.uuid, v.name) for v in variables.result()],
+        }
 
 
 def bundle_digest(bundle: Bundle) -> str:
@@ -214,8 +220,13 @@ def make_plan(
     mode: ImportMode,
     target_url: str,
     same_server_expected: bool = False,
+    with_digest: bool = True,
 ) -> ImportPlan:
-    """The pure part of planning: bundle + target state -> plan."""
+    """The pure part of planning: bundle + target state -> plan.
+
+    ``with_digest=False`` skips hashing the bundle (a full serialisation), which only a
+    plan that is saved or checked against a saved one needs.
+    """
     items: list[PlannedItem] = []
     for kind in ItemKind:
         items.extend(_plan_kind(kind, bundle.items(kind), target[kind], mode))
@@ -230,7 +241,7 @@ def make_plan(
         target_url=target_url,
         items=tuple(items),
         warnings=tuple(warnings),
-        bundle_digest=bundle_digest(bundle),
+        bundle_digest=bundle_digest(bundle) if with_digest else "",
     )
 
 

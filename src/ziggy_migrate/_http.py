@@ -177,12 +177,39 @@ class Transport:
         logger.debug("logged in to %s as %s", self.base_url, self._username)
 
     def _renew(self, stale_token: str | None) -> None:
-        """Log in again unless another thread already replaced the stale token."""
+        """Renew a refused token, unless another thread already did.
+
+        The refresh endpoint is tried first (it needs no password on the wire); when it
+        refuses, the client logs in again.
+        """
         with self._auth_lock:
-            if self._token is None or self._token == stale_token:
-                logger.info("token refused by %s; logging in again", self.base_url)
-                self._token = None
-                self._login_locked()
+            if self._token is not None and self._token != stale_token:
+                return
+            logger.info("token refused by %s; renewing it", self.base_url)
+            if stale_token and self._refresh_locked(stale_token):
+                return
+            self._token = None
+            self._login_locked()
+
+    def _refresh_locked(self, stale_token: str) -> bool:
+        body = {"token": stale_token, "userId": self._user_uuid or "", "provider": "email"}
+        body["tenantId"] = self._tenant_id
+        try:
+            response = self._send_with_retries(
+                "POST",
+                "/api/auth/refresh-token",
+                json_body=body,
+                authenticated=False,
+                retry_writes=True,  # a refresh repeated is harmless
+            )
+        except ServerUnreachableError:
+            return False
+        answer = self._json(response)
+        token = answer.get("accessToken") if isinstance(answer, dict) else None
+        if response.status_code >= 400 or not token:
+            return False
+        self._token = str(token)
+        return True
 
     def _ensure_token(self) -> str:
         if self._token is None:

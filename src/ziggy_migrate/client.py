@@ -103,7 +103,7 @@ class ZiggyClient:
             timeout=timeout,
             verify=verify,
             retry=retry or RetryPolicy(),
-            pool_size=self.max_workers,
+            pool_size=self.max_workers + 1,  # the workers and the calling thread
             tenant_id=tenant_id,
         )
         self._tenant_id = tenant_id
@@ -201,6 +201,24 @@ class ZiggyClient:
     def clone_flow(self, uuid: str) -> str:
         answer = self._transport.request("POST", f"/api/flow/clone/{quote_segment(uuid)}")
         return str(answer["uuid"])
+
+    def server_export_tagged(
+        self, *, tags: Sequence[str] = (), flow_uuids: Sequence[str] = ()
+    ) -> Any:
+        """The server's own export of flows by tag or UUID, as the official CLI uses it.
+
+        Prepares the export, downloads it and drops it from the server. ziggy-migrate's
+        :func:`~ziggy_migrate.export_flows` does not need it (it builds a closed,
+        secret-free bundle itself); it is here for comparing with the official tool.
+        """
+        body = {"tags": list(tags), "flowUuids": list(flow_uuids)}
+        self._transport.request(
+            "POST", "/api/flow/export-tagged", json_body=body, retry_writes=True
+        )
+        try:
+            return self._transport.request("GET", "/api/flow/export-tagged")
+        finally:
+            self._transport.request("DELETE", "/api/flow/tagged-export", not_found_ok=True)
 
     # -- named saves ----------------------------------------------------------------------
 
@@ -344,6 +362,10 @@ class ZiggyClient:
             lambda: [s for s in self.list_structures() if s.name == structure.name],
         )
 
+    def get_structure(self, uuid: str) -> Structure:
+        answer = self._transport.request("GET", f"/api/structure/{quote_segment(uuid)}")
+        return _convert.structure(answer, Structure)
+
     def update_structure(self, uuid: str, structure: Structure) -> None:
         body = _pick(_convert.unstructure(structure), _STRUCTURE_WRITE_FIELDS)
         self._transport.request("PUT", f"/api/structure/{quote_segment(uuid)}", json_body=body)
@@ -366,6 +388,10 @@ class ZiggyClient:
             Variable,
             lambda: [v for v in self.list_variables() if v.name == variable.name],
         )
+
+    def get_variable(self, uuid: str) -> Variable:
+        answer = self._transport.request("GET", f"/api/variable/{quote_segment(uuid)}")
+        return _convert.structure(answer, Variable)
 
     def update_variable(self, uuid: str, variable: Variable) -> None:
         body = _pick(_convert.unstructure(variable), _VARIABLE_WRITE_FIELDS)

@@ -629,9 +629,23 @@ def test_expired_token_is_renewed_transparently(
     client.login()
     emulator.expire_tokens()
     assert client.get_flow(flow["uuid"]).flow.name == "Orders"
-    assert login_count(emulator) == 2
+    # renewed through the refresh endpoint: the password is not sent a second time
+    assert login_count(emulator) == 1
+    assert emulator.request_count("POST", "/api/auth/refresh-token") == 1
     statuses = [r.status for r in emulator.requests if r.path == f"/api/flow/{flow['uuid']}"]
     assert statuses == [401, 200]
+
+
+def test_revoked_token_falls_back_to_logging_in_again(
+    emulator: ZiggyEmulator, client: ZiggyClient
+) -> None:
+    flow = emulator.add_flow("Orders")
+    client.login()
+    emulator.revoke_tokens()
+    assert client.get_flow(flow["uuid"]).flow.name == "Orders"
+    refreshes = [r.status for r in emulator.requests if r.path == "/api/auth/refresh-token"]
+    assert refreshes == [401]
+    assert login_count(emulator) == 2
 
 
 def test_token_lifetime_expiry_is_renewed_transparently() -> None:
@@ -641,7 +655,7 @@ def test_token_lifetime_expiry_is_renewed_transparently() -> None:
         short.login()
         time.sleep(lifetime + 0.2)  # let the token run out (not a timing assertion)
         assert [flow.name for flow in short.list_flows()] == ["Orders"]
-        assert login_count(ziggy) == 2
+        assert ziggy.request_count("POST", "/api/auth/refresh-token") == 1
         assert [r.status for r in ziggy.requests if r.path == "/api/flow"] == [401, 200]
 
 
@@ -651,7 +665,9 @@ def test_token_refused_twice_raises_authentication_error() -> None:
         with pytest.raises(AuthenticationError) as caught:
             doomed.list_flows()
         assert caught.value.response_code == 401
-        assert login_count(ziggy) == 2
+        # one login, one renewal (by refresh), one retry of the call: then it gives up
+        assert login_count(ziggy) == 1
+        assert ziggy.request_count("POST", "/api/auth/refresh-token") == 1
         assert ziggy.request_count("GET", "/api/flow") == 2
 
 
@@ -904,19 +920,24 @@ def test_no_password_or_secret_value_in_debug_logs(caplog: pytest.LogCaptureFixt
                 flaky.update_connection(
                     connection["uuid"], attrs.evolve(current, description=f"r{round_number}")
                 )
-                ziggy.expire_tokens()
+                # both ways to renew: by refresh (expired) and by logging in (revoked)
+                if round_number % 2:
+                    ziggy.expire_tokens()
+                else:
+                    ziggy.revoke_tokens()
             assert flaky.retries > 0
+            assert ziggy.request_count("POST", "/api/auth/refresh-token") >= 2
         with (
             ZiggyClient(ziggy.url, ziggy.port, "admin", wrong, retry=FAST) as bad,
             pytest.raises(AuthenticationError),
         ):
             bad.login()
-        assert login_count(ziggy) >= 4
+        assert login_count(ziggy) >= 3  # first, after a revocation, and the wrong password
         assert ziggy.snapshot()["secrets"][0]["prodValue"] == PLANTED_SECRET_VALUE
 
     ours = [r for r in caplog.records if r.name.startswith("ziggy_migrate")]
     assert any(r.levelno == logging.DEBUG for r in ours), "DEBUG records must be captured"
-    assert any("logging in again" in r.getMessage() for r in ours)
+    assert any("renewing it" in r.getMessage() for r in ours)
     assert any("retrying" in r.getMessage() for r in ours)
     formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
     for record in caplog.records:

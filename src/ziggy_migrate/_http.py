@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -121,11 +122,7 @@ class Transport:
         self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
         self.retries = 0
         self.requests_sent = 0
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.verify = verify
+        self.session = _session_for(self.base_url, verify, pool_size)
         self._warn_about_transport(verify)
 
     def _warn_about_transport(self, verify: bool | str) -> None:
@@ -413,6 +410,26 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _session_for(base_url: str, verify: bool | str, pool_size: int) -> requests.Session:
+    """A session that reads the environment once, not on every request.
+
+    By default requests looks up proxy variables and ~/.netrc for each request, which
+    costs more CPU than the rest of a small request. We honour the same environment (the
+    proxy variables, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE) but resolve it here, once; netrc
+    is never used, since the session sends its own bearer token.
+    """
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.proxies = requests.utils.get_environ_proxies(base_url)
+    if verify is True:
+        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    session.verify = verify
+    session.trust_env = False
+    return session
 
 
 def _retry_after_seconds(response: requests.Response) -> float | None:

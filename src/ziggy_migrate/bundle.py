@@ -24,7 +24,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -38,7 +38,7 @@ from ._bundle_dir import INDEX_FILE, read_directory, write_directory
 from ._json import JSONRejected, dumps_canonical, loads_strict
 from .errors import BundleError
 from .models import Bundle, ItemKind
-from .references import dangling_references
+from .references import References, dangling_references
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
@@ -122,17 +122,18 @@ def load_bundle(source: str | os.PathLike[str] | bytes) -> Bundle:
         raise (exc if exc.file or not exc.location else exc.in_file(str(path))) from None
 
 
-def check_bundle(bundle: Bundle) -> None:
+def check_bundle(bundle: Bundle, known_references: Mapping[str, References] | None = None) -> None:
     """Raise :class:`BundleError` unless ``bundle`` would load back as it is.
 
     Exports run this before writing, so that a file ziggy-migrate writes is always one it
     can read (a server can hold what a bundle cannot: duplicate names, deep graphs...).
+    ``known_references`` passes on the references an export already found per flow.
     """
     # In memory, without a round trip through text: the schema sees the document the file
     # would hold, the meaning checks bound graph depth; NaN and invalid text are refused
     # when the text is made (dump_bundle), before anything is written.
     _validate_schema(_canonical_document(bundle))
-    _check_meaning(bundle)
+    _check_meaning(bundle, known_references)
 
 
 def _bundle_from(document: dict[str, Any]) -> Bundle:
@@ -283,7 +284,9 @@ def _json_type(value: Any) -> str:
     )
 
 
-def _check_meaning(bundle: Bundle) -> None:
+def _check_meaning(
+    bundle: Bundle, known_references: Mapping[str, References] | None = None
+) -> None:
     """Unique identities per kind and a closed set of references."""
     for kind in ItemKind:
         _check_unique(bundle.items(kind), kind.plural)
@@ -294,7 +297,7 @@ def _check_meaning(bundle: Bundle) -> None:
                 location=f"$.secrets[{index}].name",
             )
     declared = set(bundle.unresolved_references)
-    for dangling in dangling_references(bundle):
+    for dangling in dangling_references(bundle, known_references):
         if dangling.reference not in declared:
             raise BundleError(dangling.describe(), location=dangling.location)
 

@@ -145,7 +145,7 @@ def export_flows(
         unresolved_references=tuple(closure.unresolved),
     )
     _refuse_duplicate_names(bundle)
-    check_bundle(bundle)
+    check_bundle(bundle, references)
     for warning in warnings:
         logger.warning("%s", warning)
     saved = save_bundle(bundle, path, layout=layout) if path is not None else None

@@ -173,8 +173,15 @@ class DanglingReference:
         return f"{self.holder} refers to {target}, which is not in the bundle"
 
 
-def dangling_references(bundle: Bundle) -> list[DanglingReference]:
-    """Every reference in ``bundle`` to an item it does not hold, in bundle order."""
+def dangling_references(
+    bundle: Bundle, known_references: Mapping[str, References] | None = None
+) -> list[DanglingReference]:
+    """Every reference in ``bundle`` to an item it does not hold, in bundle order.
+
+    ``known_references`` (flow UUID -> what :func:`find_references` found in its nodes)
+    spares walking graphs that were walked already, as an export has.
+    """
+    known_references = known_references or {}
     known = {
         kind: {item.uuid for item in bundle.items(kind)}
         for kind in (ItemKind.CONNECTION, ItemKind.FLOW, ItemKind.STRUCTURE, ItemKind.VARIABLE)
@@ -184,7 +191,7 @@ def dangling_references(bundle: Bundle) -> list[DanglingReference]:
     for index, flow in enumerate(bundle.flows):
         holder, location = f"flow {flow.name!r}", f"$.flows[{index}].nodes"
         try:
-            refs = find_references(flow.nodes)
+            refs = known_references.get(flow.uuid) or find_references(flow.nodes)
             find_references([flow.edges, flow.viewport])  # bounded depth there too
         except GraphTooDeepError as exc:
             raise GraphTooDeepError(

@@ -212,6 +212,10 @@ class _TokenBook:
         with self._lock:
             self._generation += 1
 
+    def forget_all(self) -> None:
+        with self._lock:
+            self._issued.clear()
+
 
 @dataclass(frozen=True)
 class _Backend:
@@ -984,6 +988,11 @@ class ZiggyEmulator:
     def expire_tokens(self) -> None:
         """Invalidate every token issued so far (they still count as issued for refresh)."""
         self._backend.tokens.expire_all()
+
+    def revoke_tokens(self) -> None:
+        """Forget every token issued so far, as a server restart would: a client must log
+        in again, because the refresh endpoint refuses tokens it does not know."""
+        self._backend.tokens.forget_all()
 
     # ---- request processing (called by the handler threads)
 

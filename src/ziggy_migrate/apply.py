@@ -41,7 +41,7 @@ from .models import (
     Variable,
 )
 from .plan import Action, ImportMode, ImportPlan, PlannedItem, make_plan, read_target
-from .references import find_references, find_secret_names, rewrite
+from .references import References, find_references, find_secret_names, rewrite
 from .report import ImportReport, ProcessedItem
 from .rollback import default_rollback_dir, load_rollback, write_rollback_bundle
 from .saved_plan import check_plan_still_holds
@@ -325,6 +325,7 @@ class _Applier:
         # as each phase's creates settle the UUIDs and names the next phase refers to.
         self.uuids: dict[str, str] = {}
         self.secret_names: dict[str, str] = {}
+        self._flow_references: dict[str, References] = {}
 
     # -- the phases -------------------------------------------------------------------------
 
@@ -454,7 +455,7 @@ class _Applier:
                     changed = True
 
     def _missing_dependency(self, flow: Flow) -> str | None:
-        refs = find_references(flow.nodes)
+        refs = self._references_of(flow)
         missing_secrets = self._failed_secrets(refs.secret_names)
         if missing_secrets:
             return f"it uses secrets.{missing_secrets[0]}, which failed to import"
@@ -464,6 +465,13 @@ class _Applier:
                 if dependency is not None and dependency.error is not None:
                     return f"it uses {kind.value} {dependency.item.name!r}, which failed to import"
         return None
+
+    def _references_of(self, flow: Flow) -> References:
+        """A flow's references, walked once per import (the checks above run repeatedly)."""
+        refs = self._flow_references.get(flow.uuid)
+        if refs is None:
+            refs = self._flow_references[flow.uuid] = find_references(flow.nodes)
+        return refs
 
     def _failed_secrets(self, names: Iterable[str]) -> list[str]:
         failed = []

@@ -1,0 +1,653 @@
+"""Benchmark ziggy-migrate against the local Ziggy emulator.
+
+    PYTHONPATH=src python benchmarks/run.py            # from the repository root
+    PYTHONPATH=src python benchmarks/run.py --quick    # small sizes, < 1 minute
+
+Scenarios (``--scenarios``, comma-separated):
+
+- ``export``: ``export_flows`` of every flow on a seeded source (then ``save_bundle``);
+- ``import-empty``: ``import_bundle`` of that bundle into an empty target;
+- ``import-full``: the same into a target that already holds every item (overwrite);
+- ``load``: ``load_bundle`` of a big bundle file vs plain ``json.loads`` of it, each in a
+  fresh process, with peak RSS.
+
+Each network scenario runs at ``--concurrency`` and at concurrency 1, against a fresh
+emulator each time, and the table shows the requests the client made (from the
+emulator's request log, reset after logging in), the wall time, the ideal
+``requests / concurrency x latency``, their ratio, and the speed-up over concurrency 1.
+The targets of the issue are checked at the end; the exit status is 1 if any fails.
+See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+# ``benchmarks`` as a package (and its modules by name in the processes it starts),
+# however this file is run.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._data import (
+    Sizes,
+    bundle_document,
+    server_rows,
+    target_rows,
+    write_bundle_file,
+)
+from benchmarks._emulator import Server, request_breakdown, start_server
+from benchmarks._profiling import profiled, top_functions
+from ziggy_migrate import (
+    ImportReport,
+    ZiggyClient,
+    export_flows,
+    import_bundle,
+    load_bundle,
+    save_bundle,
+)
+
+_ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ("export", "import-empty", "import-full", "load")
+IMPORT_CONSTANT = 10
+"""The "+ a constant" of the import request target: 5 lists + 1 backup today."""
+
+_FULL = {
+    "flows": 1000,
+    "nodes": 50,
+    "connections": 200,
+    "secrets": 200,
+    "latency_ms": 25.0,
+    "concurrency": 16,
+    "load_flows": 10000,
+    "load_nodes": 20,
+}
+_QUICK = {**_FULL, "flows": 100, "connections": 20, "secrets": 20, "load_flows": 1000}
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    sizes: Sizes
+    latency: float
+    concurrency: int
+    load_sizes: Sizes
+    scenarios: tuple[str, ...]
+    emulator: str
+    hide_secret_values: bool
+    baseline_flows: int | None
+    skip_baseline: bool
+    workdir: Path
+    profile_dir: Path | None
+    quick: bool
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="benchmarks/run.py",
+        description="Benchmark ziggy-migrate's export, import and bundle loading against "
+        "the local Ziggy emulator. Defaults are the issue's full sizes; --quick shrinks "
+        "them so the whole run takes under a minute. Explicit flags win over --quick.",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes (under a minute)")
+    parser.add_argument("--flows", type=int, help="flows on the source (default 1000; quick 100)")
+    parser.add_argument("--nodes", type=int, help="nodes per flow (default 50)")
+    parser.add_argument("--connections", type=int, help="connections (default 200; quick 20)")
+    parser.add_argument("--secrets", type=int, help="secrets (default 200; quick 20)")
+    parser.add_argument("--latency-ms", type=float, help="emulator latency per request (25)")
+    parser.add_argument("--concurrency", type=int, help="max_workers of the client (16)")
+    parser.add_argument(
+        "--load-flows", type=int, help="flows in the load scenario's bundle (10000; quick 1000)"
+    )
+    parser.add_argument(
+        "--load-nodes",
+        type=int,
+        help="nodes per flow in the load scenario's bundle (default 20: ~100 MB at 10000 flows)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated, any of {', '.join(SCENARIOS)} (default: all)",
+    )
+    parser.add_argument(
+        "--emulator",
+        choices=("process", "thread"),
+        default="process",
+        help="run the emulator in its own process (default; like a remote server) or as "
+        "threads of the benchmark's process (competes with the client for the GIL)",
+    )
+    parser.add_argument(
+        "--hide-secret-values",
+        action="store_true",
+        help="the target answers secrets without values (as some Ziggy servers do)",
+    )
+    parser.add_argument(
+        "--baseline-flows",
+        type=int,
+        help="run the concurrency-1 baselines on this many flows and compare per request "
+        "(default: the full data set)",
+    )
+    parser.add_argument(
+        "--skip-baseline",
+        action="store_true",
+        help="do not run the concurrency-1 baselines (no speed-up column)",
+    )
+    parser.add_argument("--workdir", type=Path, help="keep generated files here (default: temp)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="cProfile every measured run (all threads) into DIR and print the top functions",
+    )
+    return parser.parse_args(argv)
+
+
+def _config(args: argparse.Namespace, workdir: Path) -> Config:
+    preset = _QUICK if args.quick else _FULL
+
+    def pick(name: str) -> Any:
+        value = getattr(args, name)
+        return preset[name] if value is None else value
+
+    scenarios = tuple(part.strip() for part in args.scenarios.split(",") if part.strip())
+    unknown = sorted(set(scenarios) - set(SCENARIOS))
+    if unknown:
+        raise SystemExit(f"unknown scenarios {unknown}; choose from {', '.join(SCENARIOS)}")
+    sizes = Sizes(pick("flows"), pick("nodes"), pick("connections"), pick("secrets"))
+    return Config(
+        sizes=sizes,
+        latency=pick("latency_ms") / 1000.0,
+        concurrency=max(1, pick("concurrency")),
+        load_sizes=replace(sizes, flows=pick("load_flows"), nodes=pick("load_nodes")),
+        scenarios=scenarios,
+        emulator=args.emulator,
+        hide_secret_values=args.hide_secret_values,
+        baseline_flows=args.baseline_flows,
+        skip_baseline=args.skip_baseline,
+        workdir=workdir,
+        profile_dir=args.profile,
+        quick=args.quick,
+    )
+
+
+# -- network scenarios --------------------------------------------------------------------------
+
+
+@dataclass
+class NetworkRun:
+    """One measured export or import."""
+
+    scenario: str
+    concurrency: int
+    flows: int
+    requests: int
+    wall: float
+    latency: float
+    client_cpu: float
+    server_cpu: float
+    other_cpu: float
+    retries: int
+    breakdown: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ideal(self) -> float:
+        return self.requests / self.concurrency * self.latency
+
+    @property
+    def ratio(self) -> float:
+        return self.wall / self.ideal if self.ideal > 0 else math.nan
+
+    @property
+    def per_request(self) -> float:
+        return self.wall / self.requests if self.requests else math.nan
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine has used (Linux ``/proc/stat``), or NaN."""
+    try:
+        fields = Path("/proc/stat").read_text("ascii").splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return math.nan
+    ticks = [int(value) for value in fields[:8]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class _Measure:
+    """Wall time and CPU time (this process, the server, everyone else) of one block."""
+
+    def __init__(self, server: Server) -> None:
+        self._server = server
+        self.wall = self.client_cpu = self.server_cpu = self.other_cpu = 0.0
+
+    def __enter__(self) -> _Measure:
+        self._server_cpu0 = self._server.cpu_seconds()
+        self._busy0 = _machine_busy_seconds()
+        self._cpu0 = time.process_time()
+        self._wall0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.wall = time.perf_counter() - self._wall0
+        self.client_cpu = time.process_time() - self._cpu0
+        busy = _machine_busy_seconds() - self._busy0
+        self.server_cpu = self._server.cpu_seconds() - self._server_cpu0
+        server = 0.0 if math.isnan(self.server_cpu) else self.server_cpu
+        self.other_cpu = max(0.0, busy - self.client_cpu - server)
+
+
+def _client(server: Server, concurrency: int, name: str) -> ZiggyClient:
+    return ZiggyClient(
+        server.url, server.port, "admin", "admin", max_workers=concurrency, name=name
+    )
+
+
+def _profile_path(config: Config, scenario: str, concurrency: int) -> Path | None:
+    if config.profile_dir is None:
+        return None
+    return config.profile_dir / f"{scenario}-c{concurrency}.pstats"
+
+
+def run_export(config: Config, sizes: Sizes, concurrency: int) -> NetworkRun:
+    rows = server_rows(sizes)
+    with start_server(config.emulator, latency=config.latency) as server:
+        server.load(rows)
+        with _client(server, concurrency, "source") as client:
+            client.login()  # one per session, not part of the export
+            server.reset_requests()
+            sent_before = client.requests_sent
+            with (
+                profiled(_profile_path(config, "export", concurrency)),
+                _Measure(server) as measure,
+            ):
+                result = export_flows(client)
+                save_started = time.perf_counter()
+                saved = save_bundle(result.bundle, config.workdir / f"export-c{concurrency}.json")
+                save_seconds = time.perf_counter() - save_started
+            requests = server.requests()
+            sent = client.requests_sent - sent_before
+            retries = client.retries
+    expected = {"flows": sizes.flows, "connections": sizes.connections, "secrets": sizes.secrets}
+    got = {key: result.counts[key] for key in expected}
+    if got != expected:
+        raise RuntimeError(f"the export holds {got}; expected {expected}")
+    if sent != len(requests):
+        raise RuntimeError(f"client counted {sent} requests, the emulator logged {len(requests)}")
+    return NetworkRun(
+        scenario="export",
+        concurrency=concurrency,
+        flows=sizes.flows,
+        requests=len(requests),
+        wall=measure.wall,
+        latency=config.latency,
+        client_cpu=measure.client_cpu,
+        server_cpu=measure.server_cpu,
+        other_cpu=measure.other_cpu,
+        retries=retries,
+        breakdown=request_breakdown(requests),
+        notes=[
+            f"export_flows {measure.wall - save_seconds:.2f} s + save_bundle "
+            f"{save_seconds:.2f} s ({saved.stat().st_size / 1e6:.1f} MB)",
+            f"{len(result.warnings)} warnings",
+        ],
+    )
+
+
+def _check_import(report: ImportReport, sizes: Sizes, sizes_after: dict[str, int]) -> None:
+    if not report.ok:
+        raise RuntimeError(f"import failed for {len(report.failed)} items: {report.failed[:3]}")
+    expected = {"flows": sizes.flows, "connections": sizes.connections, "secrets": sizes.secrets}
+    got = {key: sizes_after[key] for key in expected}
+    if got != expected:
+        raise RuntimeError(f"target holds {got} after the import; expected {expected}")
+
+
+def run_import(config: Config, sizes: Sizes, concurrency: int, *, full_target: bool) -> NetworkRun:
+    scenario = "import-full" if full_target else "import-empty"
+    rows = server_rows(sizes)
+    bundle = load_bundle(json.dumps(bundle_document(rows)).encode("utf-8"))
+    with start_server(
+        config.emulator, latency=config.latency, hide_secret_values=config.hide_secret_values
+    ) as server:
+        if full_target:
+            server.load(target_rows(rows))
+        with _client(server, concurrency, "target") as client:
+            client.login()
+            server.reset_requests()
+            sent_before = client.requests_sent
+            with (
+                profiled(_profile_path(config, scenario, concurrency)),
+                _Measure(server) as measure,
+            ):
+                report = import_bundle(
+                    client, bundle, mode="overwrite", rollback_dir=config.workdir / "rollback"
+                )
+            requests = server.requests()
+            sent = client.requests_sent - sent_before
+            retries = client.retries
+        sizes_after = server.table_sizes()
+    _check_import(report, sizes, sizes_after)
+    if sent != len(requests):
+        raise RuntimeError(f"client counted {sent} requests, the emulator logged {len(requests)}")
+    actions: dict[str, int] = {}
+    for item in report.items:
+        actions[item.result.value] = actions.get(item.result.value, 0) + 1
+    return NetworkRun(
+        scenario=scenario,
+        concurrency=concurrency,
+        flows=sizes.flows,
+        requests=len(requests),
+        wall=measure.wall,
+        latency=config.latency,
+        client_cpu=measure.client_cpu,
+        server_cpu=measure.server_cpu,
+        other_cpu=measure.other_cpu,
+        retries=retries,
+        breakdown=request_breakdown(requests),
+        notes=["actions " + ", ".join(f"{key} {value}" for key, value in sorted(actions.items()))],
+    )
+
+
+# -- the load scenario --------------------------------------------------------------------------
+
+
+@dataclass
+class LoadRun:
+    mode: str
+    seconds: float
+    extra_rss: int
+    file_bytes: int
+    flows: int
+
+
+def _probe(mode: str, path: Path, profile: Path | None) -> LoadRun:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(_ROOT), *(entry for entry in sys.path if entry and Path(entry).is_dir())]
+    )
+    command = [sys.executable, "-m", "benchmarks._load_probe", mode, str(path)]
+    if profile is not None:
+        command += ["--profile", str(profile)]
+    done = subprocess.run(command, cwd=_ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"load probe {mode} failed:\n{done.stderr}")
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    return LoadRun(
+        mode=mode,
+        seconds=float(data["seconds"]),
+        extra_rss=int(data["peak_rss"]) - int(data["baseline_rss"]),
+        file_bytes=int(data["file_bytes"]),
+        flows=int(data["flows"]),
+    )
+
+
+def run_load(config: Config) -> tuple[LoadRun, LoadRun, float]:
+    path = config.workdir / "load-bundle.json"
+    started = time.perf_counter()
+    write_bundle_file(bundle_document(server_rows(config.load_sizes)), path)
+    generated = time.perf_counter() - started
+    plain = _probe("json", path, None)
+    profile = config.profile_dir / "load_bundle.pstats" if config.profile_dir else None
+    loaded = _probe("bundle", path, profile)
+    if loaded.flows != config.load_sizes.flows:
+        raise RuntimeError(f"load_bundle read {loaded.flows} flows")
+    return plain, loaded, generated
+
+
+# -- reporting ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    text: str
+    value: str
+    ok: bool | None  # None: not measured in this run
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _times(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}x"
+
+
+def _speedup(fast: NetworkRun, slow: NetworkRun | None) -> float:
+    if slow is None:
+        return math.nan
+    return slow.per_request / fast.per_request
+
+
+def network_table(runs: list[NetworkRun], config: Config) -> str:
+    lines = [
+        "| scenario | concurrency | requests | wall s | ideal s | ratio | speed-up vs c=1 "
+        "| client CPU s | server CPU s | other processes' CPU s | retries |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        slow = _baseline(runs, run.scenario)
+        speed = "1.00x" if run.concurrency == 1 else _times(_speedup(run, slow))
+        flows = f" ({run.flows} flows)" if run.flows != config.sizes.flows else ""
+        lines.append(
+            f"| {run.scenario}{flows} | {run.concurrency} | {run.requests} | {run.wall:.2f} "
+            f"| {run.ideal:.2f} | {_fmt(run.ratio)} | {speed} | {run.client_cpu:.2f} "
+            f"| {_fmt(run.server_cpu)} | {_fmt(run.other_cpu)} | {run.retries} |"
+        )
+    return "\n".join(lines)
+
+
+def load_table(plain: LoadRun, loaded: LoadRun) -> str:
+    size = plain.file_bytes
+    lines = [
+        f"| load ({plain.flows} flows, {size / 1e6:.1f} MB file) | seconds | x json.loads "
+        "| peak RSS above baseline, MB | x file size |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for run in (plain, loaded):
+        name = "json.loads" if run.mode == "json" else "load_bundle"
+        lines.append(
+            f"| {name} | {run.seconds:.2f} | {run.seconds / plain.seconds:.2f} "
+            f"| {run.extra_rss / 1e6:.0f} | {run.extra_rss / size:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def _baseline(runs: list[NetworkRun], scenario: str) -> NetworkRun | None:
+    return next((r for r in runs if r.scenario == scenario and r.concurrency == 1), None)
+
+
+def _main_run(runs: list[NetworkRun], scenario: str, concurrency: int) -> NetworkRun | None:
+    return next((r for r in runs if r.scenario == scenario and r.concurrency == concurrency), None)
+
+
+def targets(
+    config: Config, runs: list[NetworkRun], load: tuple[LoadRun, LoadRun] | None
+) -> list[Target]:
+    c = config.concurrency
+    found: list[Target] = []
+
+    def check(text: str, value: float | None, limit: float, *, at_least: bool = False) -> None:
+        if value is None or math.isnan(value):
+            found.append(Target(text, "not measured", None))
+            return
+        ok = value >= limit if at_least else value <= limit
+        found.append(Target(text, f"{value:.2f}", ok))
+
+    export = _main_run(runs, "export", c)
+    check(f"export <= 1.3x the ideal at concurrency {c}", export.ratio if export else None, 1.3)
+    check(
+        "export >= 8x faster than concurrency 1",
+        _speedup(export, _baseline(runs, "export")) if export else None,
+        8.0,
+        at_least=True,
+    )
+    for scenario in ("import-empty", "import-full"):
+        run = _main_run(runs, scenario, c)
+        check(f"{scenario} <= 1.5x the ideal at concurrency {c}", run.ratio if run else None, 1.5)
+    if export is not None:
+        limit = export.flows + 5
+        found.append(
+            Target(
+                f"export requests <= flows + 5 ({limit})",
+                str(export.requests),
+                export.requests <= limit,
+            )
+        )
+    for scenario in ("import-empty", "import-full"):
+        run = _main_run(runs, scenario, c)
+        if run is None:
+            continue
+        sizes = config.sizes
+        limit = 3 * sizes.flows + sizes.connections + sizes.secrets + IMPORT_CONSTANT
+        found.append(
+            Target(
+                f"{scenario} requests <= 3/flow + 1/other item + {IMPORT_CONSTANT} ({limit})",
+                str(run.requests),
+                run.requests <= limit,
+            )
+        )
+    if load is not None:
+        plain, loaded = load
+        check("load_bundle <= 3x json.loads time", loaded.seconds / plain.seconds, 3.0)
+        check("load_bundle peak RSS <= 3x file size", loaded.extra_rss / plain.file_bytes, 3.0)
+    return found
+
+
+def _machine() -> str:
+    return (
+        f"{dt.date.today().isoformat()}, {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+
+
+def _load_average() -> str:
+    return f"{os.getloadavg()[0]:.2f}"
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def _network_runs(config: Config, say: Callable[[str], None]) -> list[NetworkRun]:
+    runs: list[NetworkRun] = []
+    baseline_sizes = (
+        replace(config.sizes, flows=config.baseline_flows)
+        if config.baseline_flows
+        else config.sizes
+    )
+    with_baseline = config.concurrency != 1 and not config.skip_baseline
+    concurrencies = [config.concurrency] + ([1] if with_baseline else [])
+    for scenario in config.scenarios:
+        if scenario == "load":
+            continue
+        for concurrency in concurrencies:
+            sizes = baseline_sizes if concurrency == 1 else config.sizes
+            say(f"{scenario} at concurrency {concurrency} ({sizes.flows} flows) ...")
+            if scenario == "export":
+                run = run_export(config, sizes, concurrency)
+            else:
+                run = run_import(config, sizes, concurrency, full_target=scenario == "import-full")
+            say(f"  {run.requests} requests in {run.wall:.2f} s (ratio {_fmt(run.ratio)})")
+            runs.append(run)
+    return runs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _arguments(argv)
+    logging.basicConfig(level=logging.WARNING, format="  [%(name)s] %(message).200s")
+    with tempfile.TemporaryDirectory(prefix="ziggy-bench-") as temporary:
+        workdir = args.workdir or Path(temporary)
+        workdir.mkdir(parents=True, exist_ok=True)
+        # Nothing the library keeps between runs (rollback bundles...) lands in the
+        # user's state folder.
+        os.environ["ZIGGY_STATE_DIR"] = str(workdir / "state")
+        config = _config(args, workdir)
+        return _run(config)
+
+
+def _run(config: Config) -> int:
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    load_before = _load_average()
+    runs = _network_runs(config, say)
+    load: tuple[LoadRun, LoadRun] | None = None
+    generated = 0.0
+    if "load" in config.scenarios:
+        say(f"load: {config.load_sizes.flows} flows x {config.load_sizes.nodes} nodes ...")
+        plain, loaded, generated = run_load(config)
+        load = (plain, loaded)
+
+    s = config.sizes
+    print(f"# ziggy-migrate benchmark{' (--quick)' if config.quick else ''}")
+    print()
+    print(
+        f"- machine: {_machine()}; load average {load_before} at the start, "
+        f"{_load_average()} at the end"
+    )
+    print(
+        f"- data: {s.flows} flows x {s.nodes} nodes, {s.connections} connections, "
+        f"{s.secrets} secrets; latency {config.latency * 1000:g} ms per request; "
+        f"emulator in {'its own process' if config.emulator == 'process' else 'this process'}"
+        + ("; target hides secret values" if config.hide_secret_values else "")
+    )
+    if config.baseline_flows:
+        print(
+            f"- the concurrency-1 baselines ran on {config.baseline_flows} flows; speed-ups "
+            "compare time per request"
+        )
+    print(
+        "- requests: counted in the emulator's log after the client logged in (the one "
+        "login per session is not counted); ideal = requests / concurrency x latency; "
+        "ratio = wall / ideal"
+    )
+    print(
+        "- import-full: the target already holds every item under the same name with a "
+        "different UUID (as after an earlier import), so everything matches by name; "
+        "mode overwrite for both imports"
+    )
+    print()
+    if runs:
+        print(network_table(runs, config))
+        print()
+        for run in runs:
+            top = ", ".join(f"{route} {count}" for route, count in list(run.breakdown.items())[:6])
+            print(f"- {run.scenario} c={run.concurrency}: {'; '.join(run.notes)}; {top}")
+        print()
+    if load is not None:
+        print(load_table(*load))
+        print()
+        print(f"- bundle file generated in {generated:.1f} s (not measured)")
+        print()
+    found = targets(config, runs, load)
+    print("| target | measured | result |")
+    print("|---|---:|---|")
+    for target in found:
+        verdict = {True: "PASS", False: "FAIL", None: "-"}[target.ok]
+        print(f"| {target.text} | {target.value} | {verdict} |")
+    print()
+    print(f"total benchmark time {time.perf_counter() - started:.0f} s")
+    if config.profile_dir is not None:
+        for path in sorted(config.profile_dir.glob("*.pstats")):
+            print(f"\n## profile {path.name} (top by own time)\n")
+            print(top_functions(path, 20))
+    return 1 if any(target.ok is False for target in found) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,7 +27,7 @@ from typing import Any
 from ._json import JSONRejected, dumps_canonical, loads_strict
 from .errors import BundleError
 
-__all__ = ["INDEX_FILE", "KIND_FOLDERS", "read_directory", "write_directory"]
+__all__ = ["INDEX_FILE", "KIND_FOLDERS", "read_directory", "write_directory", "write_error"]
 
 INDEX_FILE = "index.json"
 KIND_FOLDERS = ("flows", "connections", "secrets", "structures", "variables")
@@ -69,16 +69,25 @@ def write_directory(document: dict[str, Any], target: Path) -> None:
         _swap_in(staging, target)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(exc, UnicodeEncodeError):
-            raise BundleError(
-                f"cannot write {target}: the content holds text that is not valid Unicode",
-                location="",
-            ) from None
-        if isinstance(exc, OSError):
-            raise BundleError(f"cannot write {target}: {exc.strerror}", location="") from None
-        if isinstance(exc, (ValueError, TypeError)):
-            raise BundleError(f"cannot be written as JSON: {exc}", location="") from None
-        raise
+        error = write_error(exc, target)
+        if error is None:
+            raise
+        raise error from None
+
+
+def write_error(exc: BaseException, target: Path) -> BundleError | None:
+    """The one-line error for a failed bundle write, or None for what is not ours to
+    explain (an interrupt, a bug)."""
+    if isinstance(exc, UnicodeEncodeError):
+        return BundleError(
+            f"cannot write {target}: the content holds text that is not valid Unicode",
+            location="",
+        )
+    if isinstance(exc, OSError):
+        return BundleError(f"cannot write {target}: {exc.strerror}", location="")
+    if isinstance(exc, (ValueError, TypeError)):
+        return BundleError(f"cannot be written as JSON: {exc}", location="")
+    return None
 
 
 def _swap_in(staging: Path, target: Path) -> None:

@@ -34,7 +34,7 @@ import jsonschema
 from jsonschema.exceptions import best_match
 
 from . import _convert
-from ._bundle_dir import INDEX_FILE, read_directory, write_directory
+from ._bundle_dir import INDEX_FILE, read_directory, write_directory, write_error
 from ._json import JSONRejected, dumps_canonical, loads_strict
 from .errors import BundleError
 from .models import Bundle, ItemKind
@@ -377,14 +377,10 @@ def write_atomically(target: Path, text: str) -> None:
         os.replace(handle.name, target)
     except BaseException as exc:
         Path(handle.name).unlink(missing_ok=True)
-        if isinstance(exc, UnicodeEncodeError):
-            raise BundleError(
-                f"cannot write {target}: the content holds text that is not valid Unicode",
-                location="",
-            ) from None
-        if isinstance(exc, OSError):
-            raise BundleError(f"cannot write {target}: {exc.strerror}", location="") from None
-        raise
+        error = write_error(exc, target)
+        if error is None:
+            raise
+        raise error from None
 
 
 def _mode_for(target: Path) -> int:

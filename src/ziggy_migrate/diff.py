@@ -20,7 +20,7 @@ from . import _convert
 from ._render import diff_html, diff_text
 from .client import ZiggyClient
 from .export import export_flows
-from .models import Bundle, ItemKind, Provenance, SourceServer
+from .models import REPORT_ORDER, Bundle, ItemKind, Provenance, SourceServer
 from .references import rewrite
 
 __all__ = ["BundleDiff", "Change", "ItemChange", "diff_bundles", "diff_with_server"]
@@ -92,13 +92,7 @@ def diff_bundles(old: Bundle, new: Bundle) -> BundleDiff:
     old_names, new_names = _reference_names(old), _reference_names(new)
     changes: list[ItemChange] = []
     unchanged = 0
-    for kind in (
-        ItemKind.FLOW,
-        ItemKind.CONNECTION,
-        ItemKind.SECRET,
-        ItemKind.STRUCTURE,
-        ItemKind.VARIABLE,
-    ):
+    for kind in REPORT_ORDER:
         pairs, added, removed = _pair(old.items(kind), new.items(kind))
         for before, after in pairs:
             fields = tuple(_paths(_comparable(before, old_names), _comparable(after, new_names)))
@@ -110,7 +104,7 @@ def diff_bundles(old: Bundle, new: Bundle) -> BundleDiff:
                 unchanged += 1
         changes += [ItemChange(kind, i.name, Change.ADDED, new_uuid=i.uuid) for i in added]
         changes += [ItemChange(kind, i.name, Change.REMOVED, old_uuid=i.uuid) for i in removed]
-    changes.sort(key=lambda c: (list(ItemKind).index(c.kind), c.name, c.change.value))
+    changes.sort(key=lambda c: (REPORT_ORDER.index(c.kind), c.name, c.change.value))
     return BundleDiff(changes=tuple(changes), unchanged=unchanged)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "REPORT_ORDER",
     "BackupResult",
     "Bundle",
     "Connection",
@@ -57,6 +58,16 @@ class ItemKind(str, enum.Enum):
     def plural(self) -> str:
         """The bundle key and report prefix for this kind (``flows``, ``secrets``...)."""
         return f"{self.value}s"
+
+
+REPORT_ORDER: tuple[ItemKind, ...] = (
+    ItemKind.FLOW,
+    ItemKind.CONNECTION,
+    ItemKind.SECRET,
+    ItemKind.STRUCTURE,
+    ItemKind.VARIABLE,
+)
+"""The order reports and diffs list kinds in: Ziggy's own (flows, connections, secrets)."""
 
 
 @attrs.frozen

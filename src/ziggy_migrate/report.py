@@ -14,7 +14,7 @@ import attrs
 
 from . import _convert
 from ._render import report_html, report_text
-from .models import BackupResult, ItemKind
+from .models import REPORT_ORDER, BackupResult, ItemKind
 from .plan import Action, ImportMode, MatchMethod
 
 __all__ = ["ImportReport", "ProcessedItem"]
@@ -91,13 +91,7 @@ class ImportReport:
             status, text = 201, "Created"
         data: dict[str, Any] = {
             f"{kind.plural}Processed": [item.to_dict() for item in self.of_kind(kind)]
-            for kind in (
-                ItemKind.FLOW,
-                ItemKind.CONNECTION,
-                ItemKind.SECRET,
-                ItemKind.STRUCTURE,
-                ItemKind.VARIABLE,
-            )
+            for kind in REPORT_ORDER
         }
         data.update(
             {

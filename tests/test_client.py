@@ -996,3 +996,34 @@ def test_sixteen_threads_share_one_client() -> None:
         assert login_count(ziggy) == 1
         assert ziggy.request_count("GET", "/api/flow/") == 16
         assert shared.requests_sent == 17
+
+
+# ------------------------------------------------------------ single items, the server's export
+
+
+def test_get_structure_and_variable(emulator: ZiggyEmulator, client: ZiggyClient) -> None:
+    structure = emulator.add_structure("Order", value="interface Order {}", tags=["sales"])
+    variable = emulator.add_variable("region", value="eu")
+    assert client.get_structure(structure["uuid"]) == Structure(
+        uuid=structure["uuid"], name="Order", value="interface Order {}", tags=("sales",)
+    )
+    assert client.get_variable(variable["uuid"]) == Variable(
+        uuid=variable["uuid"], name="region", value="eu"
+    )
+    with pytest.raises(NotFoundError):
+        client.get_variable("00000000-0000-4000-8000-000000000000")
+
+
+def test_server_export_tagged_prepares_downloads_and_drops(
+    emulator: ZiggyEmulator, client: ZiggyClient
+) -> None:
+    emulator.add_flow("Orders", tags=["sales"])
+    emulator.add_flow("Other", tags=["misc"])
+    exported = client.server_export_tagged(tags=["sales"])
+    assert [flow["name"] for flow in exported["flows"]] == ["Orders"]
+    calls = [(r.method, r.path) for r in emulator.requests if "export" in r.path]
+    assert calls == [
+        ("POST", "/api/flow/export-tagged"),
+        ("GET", "/api/flow/export-tagged"),
+        ("DELETE", "/api/flow/tagged-export"),
+    ]

@@ -12,7 +12,6 @@ What is *not* safe to repeat (a create) is never retried here: the caller gets
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import os
 import random
@@ -454,8 +453,3 @@ def _server_message(response: requests.Response) -> str:
         if message is not None:
             return str(message)
     return ""
-
-
-def dumps_compact(value: Any) -> str:
-    """JSON text for comparing server content (stable key order)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))

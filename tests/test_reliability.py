@@ -32,6 +32,7 @@ from ziggy_migrate import (
     rollback,
     save_bundle,
 )
+from ziggy_migrate.journal import ImportJournal
 from ziggy_migrate.references import rewrite
 from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
 
@@ -171,36 +172,76 @@ def test_token_expiring_mid_run_is_renewed(reference_state: dict[str, Any]) -> N
 _IMPORT_SCRIPT = """
 import sys
 from ziggy_migrate import ZiggyClient, import_bundle, load_bundle
-url, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+url, port, path, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 with ZiggyClient(url, port, "admin", "admin", max_workers=4) as client:
-    import_bundle(client, load_bundle(path), mode="overwrite", backup=False)
+    import_bundle(client, load_bundle(path), mode=mode, backup=False)
 """
 
 
 @pytest.mark.slow
-def test_killed_import_converges_on_rerun(reference_state: dict[str, Any], tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["overwrite", "skip", "duplicate"])
+def test_killed_import_converges_on_rerun(
+    reference_state: dict[str, Any], tmp_path: Path, mode: str
+) -> None:
+    """Into an empty server every mode creates everything; killed anywhere and run
+    again with the same mode, it must end exactly there: no empty flows left behind,
+    nothing skipped or copied twice."""
     path = save_bundle(big_bundle(300), tmp_path / "bundle.json")
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    rng = random.Random(2026)
-    for _ in range(3):
+    rng = random.Random(f"2026-{mode}")
+    for _ in range(2):
         with ZiggyEmulator(latency=0.002) as target:
             process = subprocess.Popen(
-                [sys.executable, "-c", _IMPORT_SCRIPT, target.url, str(target.port), str(path)],
+                [
+                    sys.executable,
+                    "-c",
+                    _IMPORT_SCRIPT,
+                    target.url,
+                    str(target.port),
+                    str(path),
+                    mode,
+                ],
                 env=env,
             )
             deadline = time.monotonic() + 20
             # wait until writes have begun, then kill at a random moment
             while target.request_count("POST") < 2 and time.monotonic() < deadline:
                 time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.5))
+            time.sleep(rng.uniform(0.0, 0.6))
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
             partial = target.snapshot()
             with client_for(target) as client:
-                report = import_bundle(client, load_bundle(path), mode="overwrite", backup=False)
+                report = import_bundle(client, load_bundle(path), mode=mode, backup=False)
             assert report.ok
             assert comparable(target.snapshot()) == reference_state
             assert comparable(partial) != reference_state or process.returncode == 0
+
+
+def test_an_interrupted_import_is_completed_not_matched(tmp_path: Path) -> None:
+    """What a kill between a flow's two requests leaves (an empty flow, and a journal
+    naming it) is finished by the next import, in skip and in duplicate mode alike."""
+    bundle = big_bundle(3)
+    for mode in ("skip", "duplicate"):
+        with ZiggyEmulator() as target, client_for(target) as client:
+            target.add_flow("Flow 0000")  # the user's own flow: duplicate mode copies it
+            first = import_bundle(client, bundle, mode=mode, backup=False)
+            expected = comparable(target.snapshot())
+        with ZiggyEmulator() as target, client_for(target) as client:
+            target.add_flow("Flow 0000")
+            copy_name = "Flow 0000 (imported)" if mode == "duplicate" else None
+            # the interrupted run: it had created one empty flow (and noted it) when killed
+            interrupted = {ItemKind.FLOW: ["Flow 0001"] + ([copy_name] if copy_name else [])}
+            ImportJournal(client.base_url).record(interrupted)
+            target.add_flow("Flow 0001")
+            if copy_name:
+                target.add_flow(copy_name)
+            again = import_bundle(client, bundle, mode=mode, backup=False)
+            assert comparable(target.snapshot()) == expected
+        assert again.ok
+        assert [i.result for i in again.items] == [i.result for i in first.items]
+        assert any("interrupted" in warning for warning in again.warnings)
+        assert not ImportJournal(client.base_url).path.exists()
 
 
 def test_rollback_restores_what_an_import_overwrote(tmp_path: Path) -> None:

@@ -30,15 +30,13 @@ import attrs
 from .client import ZiggyClient
 from .errors import BackupFailedError, PlanError, ZiggyError
 from .export import ProgressCallback
+from .journal import ImportJournal
 from .models import (
     BackupResult,
     Bundle,
     Connection,
     Flow,
     ItemKind,
-    Secret,
-    Structure,
-    Variable,
 )
 from .plan import Action, ImportMode, ImportPlan, PlannedItem, make_plan, read_target
 from .references import References, find_references, find_secret_names, rewrite
@@ -106,6 +104,7 @@ def import_bundle(
     if mode is None:
         raise TypeError("import_bundle() needs a mode (skip, duplicate or overwrite) or a plan")
     bundle = select_flows(bundle, flow_ids=flow_ids, tags=tags)
+    journal = ImportJournal(client.base_url)
     target = read_target(client)
     plan = make_plan(
         bundle,
@@ -114,6 +113,7 @@ def import_bundle(
         target_url=client.base_url,
         same_server_expected=_same_server_expected,
         with_digest=saved_plan is not None,
+        interrupted=journal.interrupted(),
     )
     plan = attrs.evolve(plan, flow_ids=tuple(flow_ids or ()), tags=tuple(tags or ()))
     if saved_plan is not None:
@@ -145,8 +145,16 @@ def import_bundle(
         if rollback_path is not None:
             logger.info("rollback bundle written to %s", rollback_path)
 
+    journal.record(_names_by_kind(item for item in plan.items if item.action in _CREATES))
     applier = _Applier(client, bundle, plan, progress)
     outcomes = applier.run()
+    journal.finish(
+        _names_by_kind(
+            item
+            for item, outcome in zip(plan.items, outcomes, strict=True)
+            if item.action in _CREATES and outcome.error is not None and outcome.uuid
+        )
+    )
     report = _report(
         plan, outcomes, client, secret_values, retries_before, dry_run=False, backup=backup_result
     )
@@ -185,6 +193,16 @@ def rollback(
         rollback_dir=None,
         _same_server_expected=True,
     )
+
+
+_CREATES = (Action.CREATE, Action.RENAME)
+
+
+def _names_by_kind(items: Iterable[PlannedItem]) -> dict[ItemKind, list[str]]:
+    names: dict[ItemKind, list[str]] = {}
+    for item in items:
+        names.setdefault(item.kind, []).append(item.target_name)
+    return names
 
 
 def _selection_of(
@@ -312,8 +330,10 @@ class _Applier:
         for outcome in self.outcomes.values():
             if outcome.item.action is Action.AMBIGUOUS:
                 outcome.error = outcome.item.error
-            elif outcome.item.action is Action.RENAME:
-                outcome.target_uuid = None  # a new item; its UUID comes when it is created
+            elif outcome.item.action in (Action.CREATE, Action.RENAME):
+                # a new item: its UUID comes when it is created, or is the one an
+                # interrupted import already made for it
+                outcome.target_uuid = outcome.item.resume_uuid
         self.sources: dict[tuple[ItemKind, str], Any] = {
             (kind, item.uuid): item for kind in ItemKind for item in bundle.items(kind)
         }
@@ -326,26 +346,28 @@ class _Applier:
         self.uuids: dict[str, str] = {}
         self.secret_names: dict[str, str] = {}
         self._flow_references: dict[str, References] = {}
+        self._writers: dict[ItemKind, tuple[Callable[[Any], Any], Callable[[str, Any], None]]] = {
+            ItemKind.SECRET: (client.create_secret, client.update_secret),
+            ItemKind.CONNECTION: (client.create_connection, client.update_connection),
+            ItemKind.STRUCTURE: (client.create_structure, client.update_structure),
+            ItemKind.VARIABLE: (client.create_variable, client.update_variable),
+        }
 
     # -- the phases -------------------------------------------------------------------------
 
     def run(self) -> list[ProcessedItem]:
-        self._write_all(ItemKind.SECRET, self._write_secret)
+        self._write_all(ItemKind.SECRET)
         self.secret_names = self._secret_names()
-        for kind, writer in (
-            (ItemKind.CONNECTION, self._write_connection),
-            (ItemKind.STRUCTURE, self._write_structure),
-            (ItemKind.VARIABLE, self._write_variable),
-        ):
-            self._write_all(kind, writer)
+        for kind in (ItemKind.CONNECTION, ItemKind.STRUCTURE, ItemKind.VARIABLE):
+            self._write_all(kind)
         self._write_flows()
         return [self.outcomes[(item.kind, item.source_uuid)].freeze() for item in self.plan.items]
 
-    def _write_all(self, kind: ItemKind, writer: Callable[[_Outcome], None]) -> None:
+    def _write_all(self, kind: ItemKind) -> None:
         pending = [o for o in self._of_kind(kind) if o.item.action.writes and o.error is None]
         for outcome in pending:
             self._check_dependencies(outcome)
-        self._parallel(writer, [o for o in pending if o.error is None])
+        self._parallel(self._write_item, [o for o in pending if o.error is None])
         for outcome in self._of_kind(kind):
             if outcome.item.action is Action.LEAVE:
                 outcome.processed = True
@@ -353,7 +375,7 @@ class _Applier:
     def _write_flows(self) -> None:
         flows = [o for o in self._of_kind(ItemKind.FLOW) if o.item.action.writes]
         self._fail_flows_with_missing_dependencies(flows)
-        shells = [o for o in flows if o.error is None and o.item.action is not Action.OVERWRITE]
+        shells = [o for o in flows if o.error is None and o.target_uuid is None]
         self._parallel(self._create_shell, shells)
         overwrites = [o for o in flows if o.error is None and o.item.action is Action.OVERWRITE]
         self._parallel(self._pre_import_save, overwrites)
@@ -367,46 +389,25 @@ class _Applier:
 
     # -- writers (each runs in a worker thread) --------------------------------------------
 
-    def _write_secret(self, outcome: _Outcome) -> None:
-        secret = attrs.evolve(self._source(outcome, Secret), name=outcome.item.target_name)
-        if outcome.item.action is Action.OVERWRITE:
-            assert outcome.target_uuid is not None
-            self.client.update_secret(outcome.target_uuid, secret)
-        else:
-            outcome.target_uuid = self.client.create_secret(secret).uuid
-        self._processed(outcome)
+    def _write_item(self, outcome: _Outcome) -> None:
+        """Create or update a secret, connection, structure or variable.
 
-    def _write_connection(self, outcome: _Outcome) -> None:
-        source = self._source(outcome, Connection)
-        connection = attrs.evolve(
-            source,
-            name=outcome.item.target_name,
-            dev_value=rewrite(source.dev_value, {}, self.secret_names),
-            prod_value=rewrite(source.prod_value, {}, self.secret_names),
-        )
-        if outcome.item.action is Action.OVERWRITE:
-            assert outcome.target_uuid is not None
-            self.client.update_connection(outcome.target_uuid, connection)
+        An overwrite, or an item an interrupted import already created (``resume_uuid``),
+        is updated in place; anything else is created. Secrets never carry values here.
+        """
+        source = self.sources[(outcome.item.kind, outcome.item.source_uuid)]
+        item = attrs.evolve(source, name=outcome.item.target_name)
+        if isinstance(item, Connection):
+            item = attrs.evolve(
+                item,
+                dev_value=rewrite(item.dev_value, {}, self.secret_names),
+                prod_value=rewrite(item.prod_value, {}, self.secret_names),
+            )
+        create, update = self._writers[outcome.item.kind]
+        if outcome.target_uuid is not None:
+            update(outcome.target_uuid, item)
         else:
-            outcome.target_uuid = self.client.create_connection(connection).uuid
-        self._processed(outcome)
-
-    def _write_structure(self, outcome: _Outcome) -> None:
-        structure = attrs.evolve(self._source(outcome, Structure), name=outcome.item.target_name)
-        if outcome.item.action is Action.OVERWRITE:
-            assert outcome.target_uuid is not None
-            self.client.update_structure(outcome.target_uuid, structure)
-        else:
-            outcome.target_uuid = self.client.create_structure(structure).uuid
-        self._processed(outcome)
-
-    def _write_variable(self, outcome: _Outcome) -> None:
-        variable = attrs.evolve(self._source(outcome, Variable), name=outcome.item.target_name)
-        if outcome.item.action is Action.OVERWRITE:
-            assert outcome.target_uuid is not None
-            self.client.update_variable(outcome.target_uuid, variable)
-        else:
-            outcome.target_uuid = self.client.create_variable(variable).uuid
+            outcome.target_uuid = create(item).uuid
         self._processed(outcome)
 
     def _create_shell(self, outcome: _Outcome) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -93,7 +93,9 @@ class PlannedItem:
     ``target_uuid`` is the matched item's UUID (None when the item will be created);
     ``target_name`` is the name the item will have on the target (a new one for RENAME);
     ``fingerprint`` identifies the matched item's state when planned, so that a stale plan
-    can be detected; ``candidates`` lists the UUIDs of an ambiguous name match.
+    can be detected; ``candidates`` lists the UUIDs of an ambiguous name match;
+    ``resume_uuid`` is the item an interrupted import already created for this one (see
+    ``journal.py``): it is completed rather than created again.
     """
 
     kind: ItemKind
@@ -105,6 +107,7 @@ class PlannedItem:
     target_name: str = ""
     fingerprint: str | None = None
     candidates: tuple[str, ...] = ()
+    resume_uuid: str | None = None
 
     @property
     def error(self) -> str | None:
@@ -221,6 +224,7 @@ def make_plan(
     target_url: str,
     same_server_expected: bool = False,
     with_digest: bool = True,
+    interrupted: Mapping[ItemKind, frozenset[str]] | None = None,
 ) -> ImportPlan:
     """The pure part of planning: bundle + target state -> plan.
 
@@ -229,8 +233,15 @@ def make_plan(
     """
     items: list[PlannedItem] = []
     for kind in ItemKind:
-        items.extend(_plan_kind(kind, bundle.items(kind), target[kind], mode))
+        ours = (interrupted or {}).get(kind, frozenset())
+        items.extend(_plan_kind(kind, bundle.items(kind), target[kind], mode, ours))
     warnings = _subflow_warnings(bundle, items, target[ItemKind.FLOW])
+    resumed = [item for item in items if item.resume_uuid is not None]
+    if resumed:
+        warnings.append(
+            f"an earlier import into {target_url} was interrupted; {len(resumed)} item(s) it "
+            "created are completed now instead of being matched"
+        )
     if not same_server_expected and _same_server(bundle.provenance.source.url, target_url):
         warnings.append(
             f"this bundle was exported from {target_url}, the server it is being imported "
@@ -280,6 +291,7 @@ def _plan_kind(
     bundle_items: Sequence[Any],
     target_items: list[TargetItem],
     mode: ImportMode,
+    ours: frozenset[str] = frozenset(),
 ) -> list[PlannedItem]:
     by_uuid = {item.uuid: item for item in target_items}
     claimed = {item.uuid for item in bundle_items if item.uuid in by_uuid}
@@ -287,10 +299,29 @@ def _plan_kind(
     for item in target_items:
         if item.uuid not in claimed:
             by_name.setdefault(item.name, []).append(item)
-    taken_names = {item.name for item in target_items} | {item.name for item in bundle_items}
+    # Items an interrupted import created (by the journal): exactly one of that name.
+    unfinished = {
+        name: items[0] for name, items in by_name.items() if name in ours and len(items) == 1
+    }
+    taken_names = {item.name for item in target_items if item.name not in unfinished} | {
+        item.name for item in bundle_items
+    }
     planned: list[PlannedItem] = []
     for item in bundle_items:
         match, found, candidates = _match(item.uuid, item.name, by_uuid, by_name)
+        if found is not None and match is MatchMethod.NAME and unfinished.get(found.name) is found:
+            planned.append(
+                PlannedItem(
+                    kind,
+                    item.uuid,
+                    item.name,
+                    MatchMethod.UNMATCHED,
+                    Action.CREATE,
+                    target_name=item.name,
+                    resume_uuid=found.uuid,
+                )
+            )
+            continue
         if candidates:
             planned.append(
                 PlannedItem(
@@ -320,6 +351,7 @@ def _plan_kind(
         if action is Action.RENAME:
             new_name = free_name(item.name, taken_names, identifier=kind is ItemKind.SECRET)
             taken_names.add(new_name)
+            resumed = unfinished.get(new_name)
             planned.append(
                 PlannedItem(
                     kind,
@@ -330,6 +362,7 @@ def _plan_kind(
                     target_name=new_name,
                     fingerprint=found.fingerprint,
                     target_uuid=found.uuid,
+                    resume_uuid=resumed.uuid if resumed is not None else None,
                 )
             )
             continue

@@ -63,6 +63,7 @@ EXPECTED = {
     "load_bundle",
     "load_plan",
     "plan_import",
+    "preview_selection",
     "promote",
     "rollback",
     "save_bundle",

@@ -36,7 +36,7 @@ from .errors import (
     ServerUnreachableError,
     ZiggyError,
 )
-from .export import ExportResult, export_flows
+from .export import ExportResult, export_flows, preview_selection
 from .models import (
     BackupResult,
     Bundle,
@@ -114,6 +114,7 @@ __all__ = [
     "load_bundle",
     "load_plan",
     "plan_import",
+    "preview_selection",
     "promote",
     "rollback",
     "save_bundle",

@@ -39,7 +39,7 @@ from .models import (
 )
 from .references import GraphTooDeepError, References, find_references, find_secret_names
 
-__all__ = ["ExportResult", "ProgressCallback", "export_flows"]
+__all__ = ["ExportResult", "ProgressCallback", "export_flows", "preview_selection"]
 
 logger = logging.getLogger("ziggy_migrate.export")
 
@@ -155,6 +155,22 @@ def export_flows(
         path=saved,
         requests=client.requests_sent - requests_before,
     )
+
+
+def preview_selection(
+    client: ZiggyClient,
+    *,
+    flow_ids: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+) -> list[FlowSummary]:
+    """The flows an export with this selection would start from (before subflows), in
+    one request: what ``ziggy flow list`` shows. Same rules and errors as the export."""
+    warnings: list[str] = []
+    summaries = client.list_flows()
+    chosen = set(_select(summaries, tuple(flow_ids or ()), tuple(tags or ()), warnings))
+    for warning in warnings:
+        logger.warning("%s", warning)
+    return [summary for summary in summaries if summary.uuid in chosen]
 
 
 def _refuse_duplicate_names(bundle: Bundle) -> None:

@@ -25,6 +25,7 @@ from ziggy_migrate import (
     import_bundle,
     load_bundle,
     load_plan,
+    preview_selection,
     rollback,
 )
 
@@ -355,7 +356,11 @@ def list_command(
     ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """List a server's flows: a table for people, --json for scripts."""
+    """List a server's flows: a table for people, --json for scripts.
+
+    --flow-ids/--tags select as 'ziggy flow export' does (either matches), so this shows
+    what an export would start from.
+    """
     configure_logging(verbose)
     ids, tag_list = split_values(flow_ids), split_values(tags)
     profile = ProfileStore().resolve(server)
@@ -364,15 +369,7 @@ def list_command(
     )
     client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
     with client:
-        if ids:
-            found = {
-                summary.uuid: summary
-                for flow_id in ids
-                for summary in client.list_flows(flow_id=flow_id, tags=tag_list)
-            }
-            summaries = list(found.values())
-        else:
-            summaries = client.list_flows(tags=tag_list)
+        summaries = preview_selection(client, flow_ids=ids, tags=tag_list)
     summaries.sort(key=lambda s: (s.name.lower(), s.uuid))
     if as_json:
         emit_json(status_document(200, [_summary_dict(s) for s in summaries]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ziggy_migrate.testing import ZiggyEmulator
+
 from .conftest import Cli, Seeded
 
 
@@ -36,6 +38,8 @@ def test_json_with_the_default_server(cli: Cli, profiles: Seeded) -> None:
         (["--tags", "tag1", "tag2"], ["Invoices", "Sync orders"]),
         (["-t", "sandbox"], ["Sandbox"]),
         (["-f", "{orders}", "{sandbox}"], ["Sandbox", "Sync orders"]),
+        # as export selects: flows with either the UUID or the tag
+        (["-f", "{sandbox}", "-t", "tag2"], ["Invoices", "Sandbox"]),
     ],
 )
 def test_filters(cli: Cli, profiles: Seeded, args: list[str], expected: list[str]) -> None:
@@ -43,3 +47,14 @@ def test_filters(cli: Cli, profiles: Seeded, args: list[str], expected: list[str
     result = cli("flow", "list", "-s", "dev", *args, "--json")
     assert result.exit_code == 0, result.stdout
     assert [row["name"] for row in result.json["data"]] == expected
+
+
+def test_an_unknown_uuid_is_named_and_costs_one_request(
+    cli: Cli, profiles: Seeded, dev: ZiggyEmulator
+) -> None:
+    dev.reset_requests()
+    missing = "00000000-0000-4000-8000-000000000000"
+    result = cli("flow", "list", "-s", "dev", "-f", missing, "--json")
+    assert result.exit_code == 2
+    assert missing in result.message
+    assert dev.request_count("GET", "/api/flow") == 1

@@ -18,13 +18,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from ._state_dir import server_slug, state_dir
 from .bundle import write_atomically
 from .models import ItemKind
-from .rollback import default_rollback_dir
 
 __all__ = ["ImportJournal"]
 
@@ -37,10 +36,9 @@ class ImportJournal:
     """The journal of one target server."""
 
     def __init__(self, target_url: str, directory: Path | None = None) -> None:
-        folder = directory if directory is not None else default_rollback_dir().parent / "journal"
-        host = re.sub(r"[^A-Za-z0-9.-]+", "-", target_url.split("://", 1)[-1]).strip("-")
+        folder = directory if directory is not None else state_dir("journal")
         self.target_url = target_url
-        self.path = folder / f"{host or 'server'}.json"
+        self.path = folder / f"{server_slug(target_url)}.json"
 
     def interrupted(self) -> Interrupted:
         """Names an earlier import into this server was creating when it stopped."""

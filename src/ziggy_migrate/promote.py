@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
 
+from ._state_dir import server_slug, state_dir
 from .apply import import_bundle
 from .client import ZiggyClient
 from .export import ExportResult, ProgressCallback, export_flows
 from .plan import ImportMode
 from .report import ImportReport
-from .rollback import default_rollback_dir
 
 __all__ = ["PromoteResult", "default_promotion_dir", "promote"]
 
@@ -35,7 +34,7 @@ class PromoteResult:
 
 def default_promotion_dir() -> Path:
     """``$ZIGGY_STATE_DIR/promotions`` (beside the rollback folder)."""
-    return default_rollback_dir().parent / "promotions"
+    return state_dir("promotions")
 
 
 def promote(
@@ -59,7 +58,7 @@ def promote(
     directory = Path(bundle_dir) if bundle_dir is not None else default_promotion_dir()
     directory.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    origin, destination = (_slug(c.name or c.base_url) for c in (source, target))
+    origin, destination = (server_slug(c.name or c.base_url) for c in (source, target))
     path = directory / f"promote-{origin}-to-{destination}-{stamp}.json"
     exported = export_flows(
         source,
@@ -73,7 +72,3 @@ def promote(
         target, exported.bundle, mode=mode, backup=backup, dry_run=dry_run, progress=progress
     )
     return PromoteResult(export=exported, report=report, bundle_path=path)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.-]+", "-", text.split("://", 1)[-1]).strip("-") or "server"

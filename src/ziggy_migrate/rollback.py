@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import attrs
-import platformdirs
 
+from ._state_dir import server_slug, state_dir
 from ._version import __version__
 from .bundle import load_bundle, save_bundle
 from .client import ZiggyClient
@@ -28,13 +27,10 @@ from .references import dangling_references
 
 __all__ = ["default_rollback_dir", "write_rollback_bundle"]
 
-STATE_DIR_ENV = "ZIGGY_STATE_DIR"
-
 
 def default_rollback_dir() -> Path:
-    """``$ZIGGY_STATE_DIR/rollback``, else the platform's user state folder."""
-    base = os.environ.get(STATE_DIR_ENV) or platformdirs.user_state_dir("ziggy-migrate")
-    return Path(base) / "rollback"
+    """``$ZIGGY_STATE_DIR/rollback``, else ``rollback`` in the platform's user state folder."""
+    return state_dir("rollback")
 
 
 def write_rollback_bundle(
@@ -82,8 +78,8 @@ def write_rollback_bundle(
         unresolved_references=tuple(d.reference for d in dangling_references(bundle)),
     )
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    host = re.sub(r"[^A-Za-z0-9.-]+", "-", client.base_url.split("://", 1)[-1]).strip("-")
-    return save_bundle(bundle, directory / f"rollback-{host}-{_now(compact=True)}.json")
+    name = f"rollback-{server_slug(client.base_url)}-{_now(compact=True)}.json"
+    return save_bundle(bundle, directory / name)
 
 
 def load_rollback(source: str | os.PathLike[str] | Bundle) -> Bundle:

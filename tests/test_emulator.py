@@ -842,11 +842,19 @@ def test_load_refuses_unknown_keys(emulator: ZiggyEmulator) -> None:
 # --------------------------------------------------------------------------- python -m
 
 
-def test_module_serves_until_terminated() -> None:
+def _module_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    return env
+
+
+def test_module_serves_until_terminated(tmp_path: Path) -> None:
+    env = _module_env()
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"flows": [{"name": "Seeded flow", "tags": ["t"]}]}), "utf-8")
     command = [sys.executable, "-m", "ziggy_migrate.testing", "--port", "0"]
     command += ["--username", "demo", "--password", "pw-not-printed"]
+    command += ["--seed", str(seed), "--latency-ms", "5"]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -856,14 +864,42 @@ def test_module_serves_until_terminated() -> None:
         assert "pw-not-printed" not in line
         match = re.search(r"listening on http://127\.0\.0\.1:(\d+) \(user demo\)", line)
         assert match, line
-        health = requests.get(f"http://127.0.0.1:{match.group(1)}/api/health", timeout=TIMEOUT)
+        base = f"http://127.0.0.1:{match.group(1)}"
+        health = requests.get(f"{base}/api/health", timeout=TIMEOUT)
         assert health.text == "OK"
+        login = requests.post(
+            f"{base}/api/auth/login",
+            json={"username": "demo", "password": "pw-not-printed"},
+            timeout=TIMEOUT,
+        )
+        flows = requests.get(
+            f"{base}/api/flow",
+            headers={"Authorization": f"Bearer {login.json()['token']}"},
+            timeout=TIMEOUT,
+        )
+        assert [flow["name"] for flow in flows.json()] == ["Seeded flow"]
         process.terminate()
         assert process.wait(timeout=10) == 0
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_module_refuses_a_broken_seed_file(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text("{not json", "utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "ziggy_migrate.testing", "--port", "0", "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+        env=_module_env(),
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "cannot load seed file" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_helpers_thread_safety_smoke(emulator: ZiggyEmulator) -> None:

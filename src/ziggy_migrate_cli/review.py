@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from ziggy_migrate import (
-    PlannedItem,
     diff_bundles,
     diff_with_server,
     load_bundle,
@@ -136,29 +135,11 @@ def plan_command(
             {
                 "planPath": str(path),
                 "summary": plan.summary(),
-                "items": [_planned_item(item) for item in plan.items],
+                "items": plan.to_dict()["items"],
                 "warnings": list(plan.warnings),
             },
         )
     )
-
-
-def _planned_item(item: PlannedItem) -> dict[str, Any]:
-    """One plan item in the plan file's own camelCase shape, plus ``error`` if any."""
-    data: dict[str, Any] = {
-        "kind": item.kind.value,
-        "name": item.name,
-        "sourceUuid": item.source_uuid,
-        "match": item.match.value,
-        "action": item.action.value,
-        "targetUuid": item.target_uuid,
-        "targetName": item.target_name,
-        "fingerprint": item.fingerprint,
-        "candidates": list(item.candidates),
-    }
-    if item.error is not None:
-        data["error"] = item.error
-    return data
 
 
 def diff_command(

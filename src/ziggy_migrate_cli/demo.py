@@ -20,6 +20,7 @@ above); a short account of each step goes to stderr.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -200,6 +201,24 @@ def _flow_lines(document: dict[str, Any]) -> Iterator[str]:
         yield f"     flow {item['name']!r}: {item['result']} ({how})"
 
 
+STATE_DIR_ENV = "ZIGGY_STATE_DIR"  # the library's documented state folder override
+
+
+@contextmanager
+def _state_in(directory: Path) -> Iterator[None]:
+    """Point the library's state folder (import journal...) at the demo's own folder."""
+    previous = os.environ.get(STATE_DIR_ENV)
+    os.environ[STATE_DIR_ENV] = str(directory / "state")
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(STATE_DIR_ENV, None)
+        else:
+            os.environ[STATE_DIR_ENV] = previous
+        shutil.rmtree(directory / "state", ignore_errors=True)
+
+
 @contextmanager
 def _bundle_dir(keep: Path | None) -> Iterator[Path]:
     if keep is not None:
@@ -238,6 +257,7 @@ def demo_command(
         _seed_dev(dev)
         _seed_prod(prod)
         directory = stack.enter_context(_bundle_dir(keep))
+        stack.enter_context(_state_in(directory))
         dev_client = stack.enter_context(_client(dev, "dev"))
         prod_client = stack.enter_context(_client(prod, "prod"))
         info(f"Started two emulated servers: dev at {dev.base_url}, prod at {prod.base_url}.")

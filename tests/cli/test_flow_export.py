@@ -238,3 +238,33 @@ def test_retries_bound_the_attempts(cli: Cli, profiles: Seeded, dev: ZiggyEmulat
         assert result.exit_code == 1
         assert result.json["status"] in (500, 503)
         assert dev.request_count("GET") == attempts
+
+
+def test_an_unknown_server_is_bad_input_naming_the_known_ones(
+    cli: Cli, profiles: Seeded, tmp_path: Path
+) -> None:
+    out = tmp_path / "b.json"
+    result = cli("flow", "export", "-s", "staging", "--no-prompt", "-fp", str(out))
+    assert result.exit_code == 2
+    assert result.json["status"] == 400
+    assert "staging" in result.message
+    assert "dev" in result.message
+    assert not out.exists()
+
+
+def test_an_unwritable_destination_is_bad_input_and_leaves_nothing(
+    cli: Cli, profiles: Seeded, tmp_path: Path
+) -> None:
+    out = tmp_path / "no-such-folder" / "b.json"
+    result = cli("flow", "export", "-s", "dev", "--no-prompt", "-fp", str(out))
+    assert result.exit_code == 2
+    assert "\n" not in result.message
+    assert "no-such-folder" in result.message
+    assert not out.parent.exists()
+    occupied = tmp_path / "a-file"
+    occupied.write_text("keep me", "utf-8")
+    result = cli(
+        "flow", "export", "-s", "dev", "--no-prompt", "--layout", "dir", "-fp", str(occupied)
+    )
+    assert result.exit_code == 2
+    assert occupied.read_text("utf-8") == "keep me"

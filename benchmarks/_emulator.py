@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ziggy_migrate.testing import RecordedRequest, ZiggyEmulator
 
@@ -84,7 +84,28 @@ def _table_sizes(emulator: ZiggyEmulator) -> dict[str, int]:
     }
 
 
-class _InProcess:
+_S = TypeVar("_S", bound="_StopsOnExit")
+
+
+class _StopsOnExit:
+    """``with server:`` stops it on the way out, whichever flavour it is."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class _InProcess(_StopsOnExit):
     """The emulator as threads of this process (``--emulator thread``)."""
 
     def __init__(self, latency: float, hide_secret_values: bool) -> None:
@@ -112,17 +133,6 @@ class _InProcess:
 
     def stop(self) -> None:
         self._emulator.stop()
-
-    def __enter__(self) -> _InProcess:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _serve(channel: Connection, latency: float, hide_secret_values: bool) -> None:
@@ -155,7 +165,7 @@ def _serve(channel: Connection, latency: float, hide_secret_values: bool) -> Non
         channel.send(None)
 
 
-class _Subprocess:
+class _Subprocess(_StopsOnExit):
     """The emulator in a child process, driven over a pipe (the default)."""
 
     def __init__(self, latency: float, hide_secret_values: bool) -> None:
@@ -214,17 +224,6 @@ class _Subprocess:
                 self._process.terminate()
                 self._process.join(timeout=5)
             self._channel.close()
-
-    def __enter__(self) -> _Subprocess:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start_server(mode: str, *, latency: float, hide_secret_values: bool = False) -> Server:

@@ -320,7 +320,6 @@ class _Applier:
         progress: ProgressCallback | None,
     ) -> None:
         self.client = client
-        self.bundle = bundle
         self.plan = plan
         self.progress = progress
         self.outcomes = {

@@ -9,6 +9,7 @@ whole file stays fast.
 
 from __future__ import annotations
 
+import http.server
 import logging
 import random
 import socket
@@ -32,6 +33,7 @@ from ziggy_migrate import (
     RetryPolicy,
     Secret,
     ServerError,
+    ServerResponseError,
     ServerUnreachableError,
     Structure,
     Variable,
@@ -126,6 +128,45 @@ def test_unreachable_server_raises_server_unreachable_naming_the_url() -> None:
         lost.list_flows()
     assert f"http://127.0.0.1:{port}" in str(caught.value)
     assert lost.retries == 1
+
+
+class _Redirecting(http.server.BaseHTTPRequestHandler):
+    """Answers every request with a redirect to ``location`` (a class attribute)."""
+
+    location = ""
+
+    def _redirect(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(307)
+        self.send_header("Location", self.location + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = _redirect
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_a_redirect_is_refused_and_nothing_is_sent_where_it_points(
+    emulator: ZiggyEmulator,
+) -> None:
+    """Following it would send the password, or the token in its cookie, elsewhere."""
+    handler = type("Handler", (_Redirecting,), {"location": f"{emulator.url}:{emulator.port}"})
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            with (
+                ZiggyClient("http://127.0.0.1", server.server_port, "admin", "admin") as client,
+                pytest.raises(ServerResponseError) as caught,
+            ):
+                client.login()
+        finally:
+            server.shutdown()
+    assert caught.value.response_code == 307
+    assert f"redirects to {emulator.url}:{emulator.port}/api/auth/login" in str(caught.value)
+    assert "use that address as the server URL" in str(caught.value)
+    assert emulator.requests == []
 
 
 def test_health(emulator: ZiggyEmulator, client: ZiggyClient) -> None:

@@ -10,6 +10,7 @@ import pytest
 from ziggy_migrate import (
     ExposedCredentialError,
     SelectionError,
+    dump_bundle,
     export_flows,
     load_bundle,
     save_bundle,
@@ -178,6 +179,8 @@ def test_saved_bundle_round_trips(dev: tuple[ZiggyEmulator, DevServer], tmp_path
     with client_for(ziggy) as client:
         result = export_flows(client, tags=["production"], path=tmp_path / "b.json")
     assert result.path == tmp_path / "b.json"
+    # flows are encoded by the workers that fetch them; the file is the canonical text
+    assert (tmp_path / "b.json").read_text("utf-8") == dump_bundle(result.bundle)
     assert load_bundle(tmp_path / "b.json") == result.bundle
     save_bundle(load_bundle(tmp_path / "b.json"), tmp_path / "again.json")
     assert (tmp_path / "again.json").read_bytes() == (tmp_path / "b.json").read_bytes()

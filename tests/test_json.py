@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ziggy_migrate._json import dumps_canonical
+from ziggy_migrate._json import EncodedJSON, dumps_canonical
 
 json_values = st.recursive(
     st.none()
@@ -43,3 +43,21 @@ def test_non_json_values_are_refused() -> None:
         dumps_canonical({"a": object()})
     with pytest.raises(TypeError):
         dumps_canonical({1: "a"})
+
+
+def _nested(value: Any, beside: Any, depth: int) -> Any:
+    """``value`` placed ``depth`` containers down, next to other data."""
+    for level in range(depth):
+        value = {"inner": value, "other": beside} if level % 2 else [beside, value]
+    return value
+
+
+@settings(max_examples=200)
+@given(json_values, json_values, st.integers(min_value=0, max_value=4))
+def test_text_made_ahead_is_written_as_the_value_would_be(
+    value: Any, beside: Any, depth: int
+) -> None:
+    """An export encodes flows in its workers (EncodedJSON); the file must not change."""
+    made_ahead = EncodedJSON(dumps_canonical(value).removesuffix("\n"))
+    expected = dumps_canonical(_nested(value, beside, depth))
+    assert dumps_canonical(_nested(made_ahead, beside, depth)) == expected

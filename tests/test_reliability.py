@@ -26,6 +26,7 @@ from ziggy_migrate import (
     Secret,
     SourceServer,
     ZiggyClient,
+    dump_bundle,
     export_flows,
     import_bundle,
     load_bundle,
@@ -262,6 +263,8 @@ def test_rollback_restores_what_an_import_overwrote(tmp_path: Path) -> None:
             assert [f.name for f in saved.flows] == ["Orders"]
             assert [c.name for c in saved.connections] == ["Orders DB"]
             assert "prod-value" not in Path(report.rollback_path).read_text("utf-8")
+            # flows are encoded as they are fetched; the file is still the canonical text
+            assert Path(report.rollback_path).read_text("utf-8") == dump_bundle(saved)
             assert comparable(prod.snapshot()) != before
             restored = rollback(client, report.rollback_path, backup=False)
         assert restored.ok

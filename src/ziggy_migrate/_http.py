@@ -1,9 +1,10 @@
 """The HTTP transport under :class:`~ziggy_migrate.client.ZiggyClient`.
 
-It owns the ``requests.Session`` and everything a single call needs to be safe against a
-production server over a flaky network: logging in, the bearer token, renewal on 401, a
-timeout on every request, bounded retries with backoff and jitter for requests that are
-safe to repeat, and the mapping of failures to the exception tree in ``errors.py``.
+It owns the connection pool (a requests ``HTTPAdapter``) and everything a single call
+needs to be safe against a production server over a flaky network: logging in, the
+bearer token, renewal on 401, a timeout on every request, bounded retries with backoff
+and jitter for requests that are safe to repeat, and the mapping of failures to the
+exception tree in ``errors.py``.
 
 What is *not* safe to repeat (a create) is never retried here: the caller gets
 :class:`AmbiguousWriteError` and decides, usually by looking the item up first.
@@ -94,7 +95,17 @@ def _is_loopback(host: str) -> bool:
 
 
 class Transport:
-    """One authenticated session with one Ziggy server."""
+    """One authenticated session with one Ziggy server.
+
+    Requests go straight to requests' transport adapter (``HTTPAdapter.send``), not
+    through ``Session.request``. The session layer's cookie jars, hooks, redirect handling
+    and per-call environment lookups are all unused here and cost about 0.25 ms of CPU per
+    call, a sixth of the time a request may take at 16 in flight and 25 ms round trips.
+    What the environment says (proxy variables, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``)
+    is read once, here; netrc is never used, since every call carries its own token.
+    Redirects are refused with an error rather than followed, so the token (sent in a
+    header and a cookie) never goes to another address.
+    """
 
     def __init__(
         self,
@@ -121,7 +132,9 @@ class Transport:
         self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
         self.retries = 0
         self.requests_sent = 0
-        self.session = _session_for(self.base_url, verify, pool_size)
+        self._adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
+        self._proxies = requests.utils.get_environ_proxies(self.base_url)
+        self._verify = _verify_setting(verify)
         self._warn_about_transport(verify)
 
     def _warn_about_transport(self, verify: bool | str) -> None:
@@ -307,16 +320,17 @@ class Transport:
             token = self._token or ""
             headers["Authorization"] = f"Bearer {token}"
             headers["Cookie"] = f"tenantId={self._tenant_id}; provider=email; accessToken={token}"
+        prepared = requests.PreparedRequest()
+        prepared.prepare_method(method)
+        prepared.prepare_url(self.base_url + path, params)
+        prepared.prepare_headers(headers)
+        prepared.prepare_body(data=None, files=None, json=json_body)
+        prepared.prepare_hooks(None)
         started = time.monotonic()
         with self._stats_lock:
             self.requests_sent += 1
-        response = self.session.request(
-            method,
-            self.base_url + path,
-            params=params,
-            json=json_body,
-            headers=headers,
-            timeout=self._timeout,
+        response = self._adapter.send(
+            prepared, timeout=self._timeout, verify=self._verify, proxies=self._proxies
         )
         logger.debug(
             "%s %s -> %s in %.0f ms",
@@ -325,6 +339,14 @@ class Transport:
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
+        if response.is_redirect:
+            response.close()
+            raise ServerResponseError(
+                f"{method} {path}: {self.base_url} redirects to "
+                f"{response.headers.get('Location', 'another address')}; use that address as "
+                "the server URL (redirects are not followed, so the token never leaves it).",
+                response_code=response.status_code,
+            )
         return response
 
     def _may_retry(self, attempt: int, started: float) -> bool:
@@ -408,27 +430,14 @@ class Transport:
             return response.text
 
     def close(self) -> None:
-        self.session.close()
+        self._adapter.close()
 
 
-def _session_for(base_url: str, verify: bool | str, pool_size: int) -> requests.Session:
-    """A session that reads the environment once, not on every request.
-
-    By default requests looks up proxy variables and ~/.netrc for each request, which
-    costs more CPU than the rest of a small request. We honour the same environment (the
-    proxy variables, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE) but resolve it here, once; netrc
-    is never used, since the session sends its own bearer token.
-    """
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.proxies = requests.utils.get_environ_proxies(base_url)
+def _verify_setting(verify: bool | str) -> bool | str:
+    """``verify`` as requests takes it, with the CA bundle variables requests honours."""
     if verify is True:
-        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    session.verify = verify
-    session.trust_env = False
-    return session
+        return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return verify
 
 
 def _retry_after_seconds(response: requests.Response) -> float | None:

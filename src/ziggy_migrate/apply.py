@@ -27,6 +27,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
+from ._gc import pauses_collector
 from .client import ZiggyClient
 from .errors import BackupFailedError, PlanError, ZiggyError
 from .export import ProgressCallback
@@ -63,6 +64,7 @@ DEFAULT_ROLLBACK_DIR: Final = _DefaultDir.DEFAULT
 T = TypeVar("T")
 
 
+@pauses_collector
 def import_bundle(
     client: ZiggyClient,
     bundle: Bundle,
@@ -161,6 +163,7 @@ def import_bundle(
     return attrs.evolve(report, rollback_path=str(rollback_path) if rollback_path else None)
 
 
+@pauses_collector
 def rollback(
     client: ZiggyClient,
     source: str | os.PathLike[str] | Bundle,

@@ -3,7 +3,9 @@
 Loading goes through fixed stages, and any failure raises one :class:`BundleError` naming
 the JSON path, before anything is half-built:
 
-1. bytes -> text (strict UTF-8) -> JSON (no NaN/Infinity, bounded nesting);
+1. bytes -> text (strict UTF-8) -> JSON (no NaN/Infinity, bounded nesting); a file is
+   parsed as it is read, a chunk at a time, with equal strings shared, so a large
+   bundle's whole text is never in memory next to its document (``_json_stream``);
 2. the format version: a newer major is refused, an older one is upgraded one step at a
    time through ``_MIGRATIONS``;
 3. JSON Schema validation (``schemas/bundle-v<N>.schema.json``, shipped in the wheel);
@@ -28,16 +30,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import jsonschema
 from jsonschema.exceptions import best_match
 
 from . import _convert
 from ._bundle_dir import INDEX_FILE, read_directory, write_directory, write_error
-from ._json import JSONRejected, dumps_canonical, loads_strict
+from ._gc import pauses_collector
+from ._json import EncodedJSON, JSONRejected, dumps_canonical, loads_strict
+from ._json_stream import load_strict
 from .errors import BundleError
-from .models import Bundle, ItemKind
+from .models import Bundle, Flow, ItemKind
 from .references import References, dangling_references
 
 __all__ = [
@@ -46,6 +50,7 @@ __all__ = [
     "bundle_schema",
     "check_bundle",
     "dump_bundle",
+    "encode_flow",
     "load_bundle",
     "save_bundle",
 ]
@@ -97,6 +102,7 @@ def _validator(version: int) -> jsonschema.Draft202012Validator:
 # -- loading ------------------------------------------------------------------------------
 
 
+@pauses_collector
 def load_bundle(source: str | os.PathLike[str] | bytes) -> Bundle:
     """Load, upgrade, validate and check a bundle from a path, JSON text or bytes.
 
@@ -114,9 +120,9 @@ def load_bundle(source: str | os.PathLike[str] | bytes) -> Bundle:
         except BundleError as exc:
             raise _in_file(exc, path, files) from None
     try:
-        # The text is parsed in a call of its own so that it is freed before the
-        # (larger) parsed document is validated and structured.
-        document = _parse(_read(path))
+        # Parsed as it is read (see ``_json_stream``), so the file's text is never all in
+        # memory next to the document it parses into.
+        document = _read_file(path)
         return _bundle_from(document)
     except BundleError as exc:
         raise (exc if exc.file or not exc.location else exc.in_file(str(path))) from None
@@ -127,7 +133,8 @@ def check_bundle(bundle: Bundle, known_references: Mapping[str, References] | No
 
     Exports run this before writing, so that a file ziggy-migrate writes is always one it
     can read (a server can hold what a bundle cannot: duplicate names, deep graphs...).
-    ``known_references`` passes on the references an export already found per flow.
+    ``known_references`` passes on what an export found walking each flow (see
+    ``dangling_references``), so that no graph is walked twice.
     """
     # In memory, without a round trip through text: the schema sees the document the file
     # would hold, the meaning checks bound graph depth; NaN and invalid text are refused
@@ -162,17 +169,21 @@ def _in_file(error: BundleError, folder: Path, files: dict[str, list[str]]) -> B
 
 
 def _read(source: str | os.PathLike[str] | bytes) -> str:
-    """The bundle's text. Files are decoded as they are read, so that only one copy of a
-    large bundle (the text, not also its bytes) is in memory while it is parsed."""
+    """The text of a JSON text or bytes source (files are parsed as read: ``_read_file``)."""
     if isinstance(source, bytes):
         return _decode(source)
-    if _is_text(source):
-        assert isinstance(source, str)
-        return source
-    path = Path(source)
+    assert isinstance(source, str)
+    return source
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    """The bundle file's document, parsed as the file is read and decoded (strict UTF-8).
+
+    Only about one chunk of the text is in memory at a time (see ``_json_stream``); a
+    broken file is read again whole to be reported, as text sources are."""
     try:
         with path.open(encoding="utf-8", errors="strict") as handle:
-            return handle.read()
+            return _parse(handle)
     except UnicodeDecodeError:
         raise BundleError(
             f"not UTF-8 text ({_first_bad_byte(path)})", location="", file=str(path)
@@ -203,9 +214,13 @@ def _decode(raw: bytes) -> str:
         raise BundleError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
 
 
-def _parse(text: str) -> dict[str, Any]:
+def _parse(source: str | TextIO) -> dict[str, Any]:
+    """The document of JSON text, or of an open bundle file; errors as ``BundleError``."""
     try:
-        document = loads_strict(text.removeprefix("\ufeff"))
+        if isinstance(source, str):
+            document = loads_strict(source.removeprefix("\ufeff"))
+        else:
+            document = load_strict(source)
     except json.JSONDecodeError as exc:
         raise BundleError(
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
@@ -328,27 +343,55 @@ def _canonical_document(bundle: Bundle) -> dict[str, Any]:
     return document
 
 
-def dump_bundle(bundle: Bundle) -> str:
-    """The canonical JSON text of a bundle (what :func:`save_bundle` writes)."""
+def encode_flow(flow: Flow) -> EncodedJSON:
+    """The canonical text of one flow, as a bundle file holds it, made ahead of saving.
+
+    An export calls this in the worker that fetched the flow (see :class:`EncodedJSON`)
+    and hands the texts to :func:`save_bundle`, which writes them instead of encoding
+    those flows again. Raises :class:`BundleError` for what JSON cannot hold.
+    """
     try:
-        return dumps_canonical(_canonical_document(bundle))
+        return EncodedJSON(dumps_canonical(_convert.unstructure(flow))[:-1])
     except (ValueError, TypeError) as exc:  # NaN, or a value JSON cannot hold
         raise BundleError(f"cannot be written as JSON: {exc}") from None
 
 
+def _dump(bundle: Bundle, encoded_flows: Mapping[str, EncodedJSON]) -> str:
+    document = _canonical_document(bundle)
+    if encoded_flows:
+        document["flows"] = [encoded_flows.get(flow["uuid"], flow) for flow in document["flows"]]
+    try:
+        return dumps_canonical(document)
+    except (ValueError, TypeError) as exc:  # NaN, or a value JSON cannot hold
+        raise BundleError(f"cannot be written as JSON: {exc}") from None
+
+
+@pauses_collector
+def dump_bundle(bundle: Bundle) -> str:
+    """The canonical JSON text of a bundle (what :func:`save_bundle` writes)."""
+    return _dump(bundle, {})
+
+
+@pauses_collector
 def save_bundle(
-    bundle: Bundle, path: str | os.PathLike[str], *, layout: Layout | str = "file"
+    bundle: Bundle,
+    path: str | os.PathLike[str],
+    *,
+    layout: Layout | str = "file",
+    _encoded_flows: Mapping[str, EncodedJSON] | None = None,
 ) -> Path:
     """Write ``bundle`` to ``path`` atomically and return the path.
 
     ``layout="file"`` writes one JSON file; ``layout="dir"`` writes a folder with an index
     and one file per item (see ``_bundle_dir``), which git diffs item by item.
+    ``_encoded_flows`` (internal) holds flows already encoded by :func:`encode_flow`, by
+    UUID; they must be the bundle's own flows.
     """
     target = Path(path)
     if Layout(layout) is Layout.DIR:
         write_directory(_canonical_document(bundle), target)
     else:
-        write_atomically(target, dump_bundle(bundle))
+        write_atomically(target, _dump(bundle, _encoded_flows or {}))
     return target
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from . import _convert
+from ._gc import pauses_collector
 from ._render import diff_html, diff_text
 from .client import ZiggyClient
 from .export import export_flows
@@ -108,6 +109,7 @@ def diff_bundles(old: Bundle, new: Bundle) -> BundleDiff:
     return BundleDiff(changes=tuple(changes), unchanged=unchanged)
 
 
+@pauses_collector
 def diff_with_server(client: ZiggyClient, bundle: Bundle) -> BundleDiff:
     """Compare the server (the base) with what importing ``bundle`` would bring.
 

@@ -17,8 +17,10 @@ from typing import Any
 
 import attrs
 
+from ._gc import pauses_collector
+from ._json import EncodedJSON
 from ._version import __version__
-from .bundle import Layout, check_bundle, save_bundle
+from .bundle import Layout, check_bundle, encode_flow, save_bundle
 from .client import ZiggyClient
 from .errors import ExposedCredentialError, SelectionError
 from .exposure import find_inline_credentials
@@ -69,6 +71,7 @@ class ExportResult:
         }
 
 
+@pauses_collector
 def export_flows(
     client: ZiggyClient,
     *,
@@ -103,7 +106,12 @@ def export_flows(
         summaries = client.list_flows()
         selected = _select(summaries, wanted_ids, wanted_tags, warnings)
         known_flow_uuids = {summary.uuid for summary in summaries}
-        fetched, references = _fetch_closure(pool, client, selected, known_flow_uuids, progress)
+        # Saving to one file: each flow's text is made by the worker that fetched it, while
+        # other requests are on the wire (see EncodedJSON), not all after the last one.
+        encode = path is not None and Layout(layout) is Layout.FILE
+        fetched, references, encoded = _fetch_closure(
+            pool, client, selected, known_flow_uuids, progress, encode=encode
+        )
         connections = {c.uuid: c for c in listed_connections.result()}
         secrets = {s.secret.name: s.secret for s in listed_secrets.result()}
         structures = {s.uuid: s for s in listed_structures.result()}
@@ -148,7 +156,11 @@ def export_flows(
     check_bundle(bundle, references)
     for warning in warnings:
         logger.warning("%s", warning)
-    saved = save_bundle(bundle, path, layout=layout) if path is not None else None
+    saved = (
+        save_bundle(bundle, path, layout=layout, _encoded_flows=encoded)
+        if path is not None
+        else None
+    )
     return ExportResult(
         bundle=bundle,
         warnings=tuple(warnings),
@@ -220,35 +232,48 @@ def _fetch_closure(
     selected: list[str],
     known_flow_uuids: set[str],
     progress: ProgressCallback | None,
-) -> tuple[dict[str, FetchedFlow], dict[str, References]]:
+    *,
+    encode: bool,
+) -> tuple[dict[str, FetchedFlow], dict[str, References], dict[str, EncodedJSON]]:
     """Fetch the selected flows and, wave by wave, every subflow they call.
 
-    Returns the flows and the references found in each (walked once per flow).
+    Returns the flows, the references found in each (walked once per flow) and, with
+    ``encode``, each flow's canonical text.
     """
     fetched: dict[str, FetchedFlow] = {}
     references: dict[str, References] = {}
+    encoded: dict[str, EncodedJSON] = {}
     wave = list(selected)
     total = len(wave)
     while wave:
-        # each worker also walks the flow it fetched, so that work overlaps the network
-        for flow, refs in pool.map(lambda uuid: _fetch_one(client, uuid), wave):
+        # each worker also walks (and encodes) the flow it fetched, so that work overlaps
+        # the network
+        for flow, refs, text in pool.map(lambda uuid: _fetch_one(client, uuid, encode), wave):
             fetched[flow.flow.uuid] = flow
             references[flow.flow.uuid] = refs
+            if text is not None:
+                encoded[flow.flow.uuid] = text
             if progress is not None:
                 progress(len(fetched), total, f"flow {flow.flow.name}")
         called = {uuid for uuid in wave for uuid in references[uuid].flow_uuids}
         wave = sorted(called & known_flow_uuids - fetched.keys())
         total += len(wave)
-    return fetched, references
+    return fetched, references, encoded
 
 
-def _fetch_one(client: ZiggyClient, uuid: str) -> tuple[FetchedFlow, References]:
+def _fetch_one(
+    client: ZiggyClient, uuid: str, encode: bool
+) -> tuple[FetchedFlow, References, EncodedJSON | None]:
     fetched = client.get_flow(uuid)
-    return fetched, _references_of(fetched.flow)
+    references = _references_of(fetched.flow)
+    return fetched, references, encode_flow(fetched.flow) if encode else None
 
 
 def _references_of(flow: Flow) -> References:
+    """What the flow's blocks refer to; the edges and viewport are walked too, for the
+    depth bound that ``check_bundle`` then need not walk again."""
     try:
+        find_references([flow.edges, flow.viewport])
         return find_references(flow.nodes)
     except GraphTooDeepError as exc:
         raise GraphTooDeepError(
@@ -276,6 +301,7 @@ class _Closure:
         self._flow_uuids = flow_uuids
         self.collected: dict[ItemKind, dict[str, Any]] = {kind: {} for kind in self._available}
         self.unresolved: list[UnresolvedReference] = []
+        self._unresolved_seen: set[UnresolvedReference] = set()
         self.warnings: list[str] = []
 
     def add_flow(self, fetched: FetchedFlow, refs: References) -> None:
@@ -296,6 +322,8 @@ class _Closure:
             if item is None:
                 self._unresolved(flow.uuid, flow.name, "flow", kind, key)
                 continue
+            if key in self.collected[kind]:
+                continue  # already collected, with what it needs
             self.collected[kind][key] = item
             if isinstance(item, Connection):
                 self._need_connection_secrets(item)
@@ -315,8 +343,9 @@ class _Closure:
         self, holder_uuid: str, holder_name: str, holder_kind: str, kind: ItemKind, ref: str
     ) -> None:
         entry = UnresolvedReference(item_uuid=holder_uuid, kind=kind, reference=ref)
-        if entry in self.unresolved:
+        if entry in self._unresolved_seen:
             return
+        self._unresolved_seen.add(entry)
         self.unresolved.append(entry)
         shown = f"secrets.{ref}" if kind is ItemKind.SECRET else f"{kind.value} {ref}"
         self.warnings.append(

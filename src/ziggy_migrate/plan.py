@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 
 from . import _convert
+from ._gc import pauses_collector
 from ._render import plan_html, plan_text
 from .bundle import dump_bundle
 from .client import ZiggyClient
@@ -162,6 +163,7 @@ class ImportPlan:
         return plan_html(self)
 
 
+@pauses_collector
 def plan_import(
     client: ZiggyClient,
     bundle: Bundle,

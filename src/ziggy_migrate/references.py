@@ -88,42 +88,72 @@ Python's JSON encoder can write back."""
 def find_references(graph: Any) -> References:
     """Walk a flow's graph (or any JSON) and collect every reference in it.
 
-    This runs over every flow of every bundle loaded, so it is one tight loop: only keys
-    ending in ``uuid`` are matched against the reference patterns, and only strings that
-    contain ``secrets.`` are searched for secret names. A string inside a list counts as
-    sitting under the list's key. Raises :class:`GraphTooDeepError` past
-    :data:`MAX_GRAPH_DEPTH` levels.
+    This runs over every flow of every bundle loaded, so it is one tight recursive walk:
+    exact JSON types are tested first (subclasses still count), only keys ending in
+    ``uuid`` are matched against the reference patterns, and only strings that contain
+    ``secrets.`` are searched for secret names. A string inside a list counts as sitting
+    under the list's key. Raises :class:`GraphTooDeepError` past :data:`MAX_GRAPH_DEPTH`
+    levels.
     """
     found: dict[ItemKind, set[str]] = {kind: set() for kind in ItemKind}
-    secrets = found[ItemKind.SECRET]
-    stack: list[tuple[str | None, Any, int]] = [(None, graph, 0)]
-    while stack:
-        key, current, depth = stack.pop()
-        if depth > MAX_GRAPH_DEPTH:
-            raise GraphTooDeepError(f"the flow graph nests more than {MAX_GRAPH_DEPTH} levels")
-        if isinstance(current, dict):
-            entries: Any = current.items()
-        elif isinstance(current, list):
-            entries = ((key, item) for item in current)
-        else:
-            continue
-        for entry_key, value in entries:
-            if isinstance(value, str):
-                if "secrets." in value:
-                    secrets.update(SECRET_REFERENCE.findall(value))
-                if value and isinstance(entry_key, str) and entry_key[-4:].lower() == "uuid":
-                    for pattern, kind in _KEY_KINDS:
-                        if pattern.search(entry_key):
-                            found[kind].add(value)
-            elif isinstance(value, (dict, list)):
-                stack.append((entry_key if isinstance(current, dict) else key, value, depth + 1))
+    if isinstance(graph, (dict, list)):
+        _walk(None, graph, 0, found)
     return References(
         connection_uuids=frozenset(found[ItemKind.CONNECTION]),
         flow_uuids=frozenset(found[ItemKind.FLOW]),
         structure_uuids=frozenset(found[ItemKind.STRUCTURE]),
         variable_uuids=frozenset(found[ItemKind.VARIABLE]),
-        secret_names=frozenset(secrets),
+        secret_names=frozenset(found[ItemKind.SECRET]),
     )
+
+
+def _walk(key: Any, current: Any, depth: int, found: dict[ItemKind, set[str]]) -> None:
+    """One container of :func:`find_references`' walk.
+
+    Module-level, with the state passed in: a closure calling itself would be a reference
+    cycle per call, left for the garbage collector that bulk operations pause. Strings are
+    the bulk of a graph, so the common case (no secret, key not ending in "uuid") is
+    handled inline, and dicts and lists get loops of their own.
+    """
+    if depth > MAX_GRAPH_DEPTH:
+        raise GraphTooDeepError(f"the flow graph nests more than {MAX_GRAPH_DEPTH} levels")
+    if isinstance(current, dict):
+        for entry_key, value in current.items():
+            kind = type(value)
+            if kind is str:
+                if "secrets." in value or (
+                    type(entry_key) is str and entry_key[-4:].lower() == "uuid"
+                ):
+                    _text(entry_key, value, found)
+            elif kind is dict or kind is list:
+                _walk(entry_key, value, depth + 1, found)
+            elif isinstance(value, str):
+                _text(entry_key, value, found)
+            elif isinstance(value, (dict, list)):
+                _walk(entry_key, value, depth + 1, found)
+    else:
+        key_is_uuid = isinstance(key, str) and key[-4:].lower() == "uuid"
+        for value in current:
+            kind = type(value)
+            if kind is str:
+                if key_is_uuid or "secrets." in value:
+                    _text(key, value, found)
+            elif kind is dict or kind is list:
+                _walk(key, value, depth + 1, found)
+            elif isinstance(value, str):
+                _text(key, value, found)
+            elif isinstance(value, (dict, list)):
+                _walk(key, value, depth + 1, found)
+
+
+def _text(key: Any, value: str, found: dict[ItemKind, set[str]]) -> None:
+    """The references in one string of a graph, sitting under ``key``."""
+    if "secrets." in value:
+        found[ItemKind.SECRET].update(SECRET_REFERENCE.findall(value))
+    if value and isinstance(key, str) and key[-4:].lower() == "uuid":
+        for pattern, referred in _KEY_KINDS:
+            if pattern.search(key):
+                found[referred].add(value)
 
 
 def rewrite(
@@ -178,8 +208,9 @@ def dangling_references(
 ) -> list[DanglingReference]:
     """Every reference in ``bundle`` to an item it does not hold, in bundle order.
 
-    ``known_references`` (flow UUID -> what :func:`find_references` found in its nodes)
-    spares walking graphs that were walked already, as an export has.
+    ``known_references`` (flow UUID -> what :func:`find_references` found in its nodes,
+    for flows whose nodes, edges and viewport were all walked) spares walking graphs again,
+    as an export has walked them already.
     """
     known_references = known_references or {}
     known = {
@@ -191,8 +222,10 @@ def dangling_references(
     for index, flow in enumerate(bundle.flows):
         holder, location = f"flow {flow.name!r}", f"$.flows[{index}].nodes"
         try:
-            refs = known_references.get(flow.uuid) or find_references(flow.nodes)
-            find_references([flow.edges, flow.viewport])  # bounded depth there too
+            refs = known_references.get(flow.uuid)
+            if refs is None:
+                refs = find_references(flow.nodes)
+                find_references([flow.edges, flow.viewport])  # bounded depth there too
         except GraphTooDeepError as exc:
             raise GraphTooDeepError(
                 f"{holder}: {exc.reason}", location=f"$.flows[{index}]"

@@ -17,13 +17,14 @@ from typing import Any
 
 import attrs
 
+from ._json import EncodedJSON
 from ._state_dir import server_slug, state_dir
 from ._version import __version__
-from .bundle import load_bundle, save_bundle
+from .bundle import encode_flow, load_bundle, save_bundle
 from .client import ZiggyClient
-from .models import Bundle, ItemKind, Provenance, SourceServer
+from .models import Bundle, Flow, ItemKind, Provenance, SourceServer
 from .plan import Action, ImportPlan, TargetItem
-from .references import dangling_references
+from .references import References, dangling_references, find_references
 
 __all__ = ["default_rollback_dir", "write_rollback_bundle"]
 
@@ -56,7 +57,14 @@ def write_rollback_bundle(
         if kind is not ItemKind.FLOW
     }
     with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
-        flows = list(pool.map(lambda uuid: client.get_flow(uuid).flow, overwritten[ItemKind.FLOW]))
+        # each worker also walks and encodes the flow it fetched, while the other requests
+        # are on the wire, rather than all of it after the last answer
+        copies = list(
+            pool.map(lambda uuid: _copy_of_flow(client, uuid), overwritten[ItemKind.FLOW])
+        )
+    flows = tuple(flow for flow, _, _ in copies)
+    references = {flow.uuid: refs for flow, refs, _ in copies}
+    encoded = {flow.uuid: text for flow, _, text in copies}
     items: dict[str, Any] = {
         kind.plural: tuple(listed[kind][uuid] for uuid in overwritten[kind])
         for kind in ItemKind
@@ -68,18 +76,24 @@ def write_rollback_bundle(
             tool_version=__version__,
             exported_at=_now(),
         ),
-        flows=tuple(flows),
+        flows=flows,
         **items,
     )
     # The copies point at items that stay on the server; declare those references so the
     # file loads as a bundle of its own.
-    bundle = attrs.evolve(
-        bundle,
-        unresolved_references=tuple(d.reference for d in dangling_references(bundle)),
-    )
+    dangling = dangling_references(bundle, references)
+    bundle = attrs.evolve(bundle, unresolved_references=tuple(d.reference for d in dangling))
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = f"rollback-{server_slug(client.base_url)}-{_now(compact=True)}.json"
-    return save_bundle(bundle, directory / name)
+    return save_bundle(bundle, directory / name, _encoded_flows=encoded)
+
+
+def _copy_of_flow(client: ZiggyClient, uuid: str) -> tuple[Flow, References, EncodedJSON]:
+    """The target's flow, what it refers to (its whole graph walked, as
+    ``dangling_references`` takes it) and its canonical text."""
+    flow = client.get_flow(uuid).flow
+    find_references([flow.edges, flow.viewport])
+    return flow, find_references(flow.nodes), encode_flow(flow)
 
 
 def load_rollback(source: str | os.PathLike[str] | Bundle) -> Bundle:

@@ -531,8 +531,21 @@ class Store:
                 and (not tags or _any_tag(flow, tags))
             )
 
-        summary_keys = ("uuid", "isSubflow", "name", "listenerType", "tags", "updatedAt")
-        return [{key: flow[key] for key in summary_keys} for flow in self.list_rows(FLOW, keep)]
+        # Summaries are built from the rows directly: copying whole flows (graphs and all)
+        # only to drop most of them made listing a large server slower than the real one.
+        with self._lock:
+            rows = _by_name(row for row in self._live(FLOW) if keep(row))
+            return [
+                {
+                    "uuid": row["uuid"],
+                    "isSubflow": row["isSubflow"],
+                    "name": row["name"],
+                    "listenerType": row["listenerType"],
+                    "tags": copy.deepcopy(row["tags"]),
+                    "updatedAt": row["updatedAt"],
+                }
+                for row in rows
+            ]
 
     def get_flow(self, uuid: str) -> dict[str, Any]:
         """A flow with its relations, derived from what its nodes mention.

@@ -9,7 +9,9 @@ whole file stays fast.
 
 from __future__ import annotations
 
+import gzip
 import http.server
+import json
 import logging
 import random
 import socket
@@ -167,6 +169,47 @@ def test_a_redirect_is_refused_and_nothing_is_sent_where_it_points(
     assert f"redirects to {emulator.url}:{emulator.port}/api/auth/login" in str(caught.value)
     assert "use that address as the server URL" in str(caught.value)
     assert emulator.requests == []
+
+
+class _Compressing(http.server.BaseHTTPRequestHandler):
+    """A server that compresses its JSON, as real ones behind a proxy often do; this one
+    refuses clients that do not ask for compression, so the test sees that we ask."""
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps(
+            {"token": "t0ken", "uuid": "u"}
+            if self.path == "/api/auth/login"
+            else [{"uuid": "f1", "name": "Orders", "tags": []}]
+        ).encode()
+        if "gzip" not in self.headers.get("Accept-Encoding", ""):
+            self.send_response(406)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = gzip.compress(body)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_answers_are_asked_for_compressed_and_read_decompressed() -> None:
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Compressing) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            with ZiggyClient("http://127.0.0.1", server.server_port, "admin", "pw") as client:
+                flows = client.list_flows()
+        finally:
+            server.shutdown()
+    assert [(flow.uuid, flow.name) for flow in flows] == [("f1", "Orders")]
 
 
 def test_health(emulator: ZiggyEmulator, client: ZiggyClient) -> None:

@@ -27,6 +27,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ._redact import redact
+from ._version import __version__
 from .errors import (
     AuthenticationError,
     BadRequestError,
@@ -44,6 +45,7 @@ __all__ = ["AmbiguousWriteError", "RetryPolicy", "Transport", "quote_segment"]
 logger = logging.getLogger("ziggy_migrate.http")
 
 SOLO_TENANT = "##solo##"
+_USER_AGENT = f"ziggy-migrate/{__version__} python-requests/{requests.__version__}"
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -134,7 +136,9 @@ class Transport:
         self.requests_sent = 0
         self._adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size))
         self._proxies = requests.utils.get_environ_proxies(self.base_url)
-        self._verify = _verify_setting(verify)
+        # requests checks a CA bundle path on disk for every call, even over plain HTTP
+        https = urllib.parse.urlsplit(self.base_url).scheme.lower() == "https"
+        self._tls_verify = _verify_setting(verify) if https else True
         self._warn_about_transport(verify)
 
     def _warn_about_transport(self, verify: bool | str) -> None:
@@ -315,7 +319,11 @@ class Transport:
         json_body: Any,
         authenticated: bool,
     ) -> requests.Response:
-        headers = {"Accept": "application/json"}
+        headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",
+            "User-Agent": _USER_AGENT,
+        }
         if authenticated:
             token = self._token or ""
             headers["Authorization"] = f"Bearer {token}"
@@ -330,7 +338,7 @@ class Transport:
         with self._stats_lock:
             self.requests_sent += 1
         response = self._adapter.send(
-            prepared, timeout=self._timeout, verify=self._verify, proxies=self._proxies
+            prepared, timeout=self._timeout, verify=self._tls_verify, proxies=self._proxies
         )
         logger.debug(
             "%s %s -> %s in %.0f ms",

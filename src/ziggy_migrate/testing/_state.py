@@ -443,6 +443,9 @@ class Store:
         self.backup_status = "success"
         self._lock = threading.Lock()
         self._tables: dict[str, dict[str, dict[str, Any]]] = {kind.table: {} for kind in KINDS}
+        # keys that are not uuid-shaped (seeded by hand), found in flows by substring
+        self._plain_keys: dict[str, set[str]] = {kind.table: set() for kind in KINDS}
+        self._mentions_cache: dict[str, tuple[Any, str, frozenset[str], frozenset[str]]] = {}
         self._named_saves: list[dict[str, Any]] = []
         self._backups: list[dict[str, Any]] = []
         self._export: dict[str, Any] | None = None
@@ -517,6 +520,7 @@ class Store:
         with self._lock:
             self._row(kind, uuid)
             del self._tables[kind.table][uuid]
+            self._plain_keys[kind.table].discard(uuid)
 
     # ---- flows
 
@@ -684,7 +688,10 @@ class Store:
         if kind is FLOW and "numBlocks" not in given and isinstance(given.get("nodes"), list):
             row["numBlocks"] = len(given["nodes"])
         row.update(given)
-        self._tables[kind.table][str(row["uuid"])] = row
+        key = str(row["uuid"])
+        self._tables[kind.table][key] = row
+        if not _UUID_TOKEN.fullmatch(key):
+            self._plain_keys[kind.table].add(key)
         return row
 
     def _row(self, kind: Kind, uuid: str) -> dict[str, Any]:
@@ -695,6 +702,23 @@ class Store:
 
     def _live(self, kind: Kind) -> list[dict[str, Any]]:
         return [row for row in self._tables[kind.table].values() if not row.get("isDeleted")]
+
+    def _mentions(self, flow: Mapping[str, Any]) -> tuple[str, frozenset[str], frozenset[str]]:
+        """A flow's strings in one blob, with the secret names and uuid tokens in them.
+
+        Remembered per flow until its nodes are replaced (the store never changes them in
+        place): every ``GET /api/flow/{uuid}`` needs them, and walking the graph each time
+        made the emulator, not the client, the slow side of a benchmark.
+        """
+        nodes = flow.get("nodes")
+        cached = self._mentions_cache.get(str(flow["uuid"]))
+        if cached is not None and cached[0] is nodes:
+            return cached[1], cached[2], cached[3]
+        text = _text_of([nodes])
+        names = frozenset(_SECRET_REFERENCE.findall(text))
+        tokens = frozenset(_UUID_TOKEN.findall(text))
+        self._mentions_cache[str(flow["uuid"])] = (nodes, text, names, tokens)
+        return text, names, tokens
 
     def _present(self, kind: Kind, row: dict[str, Any]) -> dict[str, Any]:
         """A copy of a row as the API shows it (secret values hidden when configured)."""
@@ -707,9 +731,12 @@ class Store:
     def _relations_of(self, flows: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         """What the flows' nodes mention: uuids of connections, structures and variables
         anywhere in a string, and secrets as ``secrets.NAME``."""
-        text = _text_of(flow.get("nodes") for flow in flows)
-        names = set(_SECRET_REFERENCE.findall(text))
-        tokens = set(_UUID_TOKEN.findall(text))
+        if len(flows) == 1:
+            text, names, tokens = self._mentions(flows[0])
+        else:
+            text = _text_of(flow.get("nodes") for flow in flows)
+            names = frozenset(_SECRET_REFERENCE.findall(text))
+            tokens = frozenset(_UUID_TOKEN.findall(text))
         related: dict[str, list[dict[str, Any]]] = {}
         for kind in (CONNECTION, SECRET, STRUCTURE, VARIABLE):
             table = self._tables[kind.table]
@@ -718,11 +745,7 @@ class Store:
             else:
                 # uuid-shaped keys by lookup; any other key (seeded by hand) by substring
                 rows = [table[token] for token in tokens if token in table]
-                rows += [
-                    row
-                    for key, row in table.items()
-                    if not _UUID_TOKEN.fullmatch(key) and key in text
-                ]
+                rows += [table[key] for key in self._plain_keys[kind.table] if key in text]
             live = [row for row in rows if not row.get("isDeleted")]
             related[kind.table] = [self._present(kind, row) for row in _by_name(live)]
         return related

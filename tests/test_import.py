@@ -25,7 +25,7 @@ from ziggy_migrate import (
     plan_import,
 )
 from ziggy_migrate.references import find_references
-from ziggy_migrate.testing import ZiggyEmulator
+from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
 
 from .samples import DevServer, client_for
 
@@ -350,6 +350,37 @@ def test_ambiguous_name_fails_that_item_and_its_dependants_only(
     names = sorted(f["name"] for f in prod.snapshot()["flows"])
     assert names == ["Enrich order", "Score order"]
     assert report.to_dict()["status"] == 207 and not report.ok
+
+
+def test_content_written_never_points_at_a_removed_shell() -> None:
+    """A new flow that fails after its empty shell was made (the subflow it calls could
+    not get its "Pre import" save) loses its shell; the content written for the other
+    flows is made again without it, so nothing points at the removed flow's UUID."""
+    called, caller, note = (f"{digit * 8}-1111-4111-8111-111111111111" for digit in "234")
+    bundle = Bundle(
+        provenance=PROVENANCE,
+        flows=(
+            Flow(uuid=called, name="Called", nodes=[{"id": "a", "data": {}}]),
+            Flow(uuid=caller, name="Caller", nodes=[{"id": "b", "data": {"flowUuid": called}}]),
+            Flow(uuid=note, name="Note", nodes=[{"id": "c", "data": {"code": f"// {caller}"}}]),
+        ),
+    )
+    named_saves_fail = FaultPlan(
+        error_rate=1.0,
+        methods=frozenset({"POST"}),
+        exempt_paths=("/api/auth", "/api/flow", "/api/system"),
+    )
+    with ZiggyEmulator(faults=named_saves_fail) as prod:
+        prod.add_flow("Called")  # matched by name: overwritten, so it needs a named save
+        with client_for(prod) as client:
+            report = import_bundle(client, bundle, mode="overwrite", backup=False)
+        flows = {flow["name"]: flow for flow in prod.snapshot()["flows"]}
+    outcome = {item.name: item for item in report.items}
+    assert not outcome["Called"].is_processed
+    assert not outcome["Caller"].is_processed and "Called" in (outcome["Caller"].error or "")
+    assert outcome["Note"].is_processed
+    assert sorted(flows) == ["Called", "Note"]  # the caller's shell was removed
+    assert flows["Note"]["nodes"][0]["data"]["code"] == f"// {caller}"
 
 
 def test_server_refusing_one_item_does_not_stop_the_others(prod: ZiggyEmulator) -> None:

@@ -348,6 +348,7 @@ class _Applier:
         self.uuids: dict[str, str] = {}
         self.secret_names: dict[str, str] = {}
         self._flow_references: dict[str, References] = {}
+        self._contents: dict[str, Flow] = {}  # flow source UUID -> content to write
         self._writers: dict[ItemKind, tuple[Callable[[Any], Any], Callable[[str, Any], None]]] = {
             ItemKind.SECRET: (client.create_secret, client.update_secret),
             ItemKind.CONNECTION: (client.create_connection, client.update_connection),
@@ -379,11 +380,18 @@ class _Applier:
         self._fail_flows_with_missing_dependencies(flows)
         shells = [o for o in flows if o.error is None and o.target_uuid is None]
         self._parallel(self._create_shell, shells)
-        overwrites = [o for o in flows if o.error is None and o.item.action is Action.OVERWRITE]
-        self._parallel(self._pre_import_save, overwrites)
+        # Every flow now has its UUID on the target, so each flow's content (references
+        # rewired) is made by the worker that takes its named save, while other saves are
+        # on the wire, rather than in the writing phase. Only a shell removed below (its
+        # flow failed) changes the map; then the contents are made again.
+        self.uuids = self._uuid_map()
+        self._parallel(self._save_and_prepare, [o for o in flows if o.error is None])
         self._fail_flows_with_missing_dependencies(flows)
         self._remove_unused_shells(shells)
-        self.uuids = self._uuid_map()
+        uuids = self._uuid_map()
+        if uuids != self.uuids:
+            self._contents.clear()
+            self.uuids = uuids
         self._parallel(self._write_flow_content, [o for o in flows if o.error is None])
         for outcome in self._of_kind(ItemKind.FLOW):
             if outcome.item.action is Action.LEAVE:
@@ -416,20 +424,27 @@ class _Applier:
         flow = self._source(outcome, Flow)
         outcome.target_uuid = self.client.create_flow(outcome.item.target_name, flow.listener_type)
 
-    def _pre_import_save(self, outcome: _Outcome) -> None:
-        assert outcome.target_uuid is not None
-        self.client.create_named_save(outcome.target_uuid, PRE_IMPORT_SAVE_NAME)
+    def _save_and_prepare(self, outcome: _Outcome) -> None:
+        """The "Pre import" named save of a flow to be overwritten, then its new content."""
+        if outcome.item.action is Action.OVERWRITE:
+            assert outcome.target_uuid is not None
+            self.client.create_named_save(outcome.target_uuid, PRE_IMPORT_SAVE_NAME)
+        self._contents[outcome.item.source_uuid] = self._content(outcome)
 
-    def _write_flow_content(self, outcome: _Outcome) -> None:
-        assert outcome.target_uuid is not None
+    def _content(self, outcome: _Outcome) -> Flow:
+        """The flow as it is written: target name, references pointing at the target."""
         source = self._source(outcome, Flow)
-        flow = attrs.evolve(
+        return attrs.evolve(
             source,
             name=outcome.item.target_name,
             nodes=rewrite(source.nodes, self.uuids, self.secret_names),
             edges=rewrite(source.edges, self.uuids, self.secret_names),
         )
-        self.client.update_flow(outcome.target_uuid, flow)
+
+    def _write_flow_content(self, outcome: _Outcome) -> None:
+        assert outcome.target_uuid is not None
+        content = self._contents.pop(outcome.item.source_uuid, None)
+        self.client.update_flow(outcome.target_uuid, content or self._content(outcome))
         self._processed(outcome)
 
     # -- dependencies -----------------------------------------------------------------------

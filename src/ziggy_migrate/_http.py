@@ -352,7 +352,7 @@ class Transport:
             raise ServerResponseError(
                 f"{method} {path}: {self.base_url} redirects to "
                 f"{response.headers.get('Location', 'another address')}; use that address as "
-                "the server URL (redirects are not followed, so the token never leaves it).",
+                "the server URL (redirects are not followed, so the token goes nowhere else).",
                 response_code=response.status_code,
             )
         return response

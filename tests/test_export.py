@@ -179,7 +179,7 @@ def test_saved_bundle_round_trips(dev: tuple[ZiggyEmulator, DevServer], tmp_path
     with client_for(ziggy) as client:
         result = export_flows(client, tags=["production"], path=tmp_path / "b.json")
     assert result.path == tmp_path / "b.json"
-    # flows are encoded by the workers that fetch them; the file is the canonical text
+    # flows are encoded as they arrive; the file is still the canonical text
     assert (tmp_path / "b.json").read_text("utf-8") == dump_bundle(result.bundle)
     assert load_bundle(tmp_path / "b.json") == result.bundle
     save_bundle(load_bundle(tmp_path / "b.json"), tmp_path / "again.json")

@@ -57,7 +57,7 @@ def _nested(value: Any, beside: Any, depth: int) -> Any:
 def test_text_made_ahead_is_written_as_the_value_would_be(
     value: Any, beside: Any, depth: int
 ) -> None:
-    """An export encodes flows in its workers (EncodedJSON); the file must not change."""
+    """An export encodes flows as they arrive (EncodedJSON); the file must not change."""
     made_ahead = EncodedJSON(dumps_canonical(value).removesuffix("\n"))
     expected = dumps_canonical(_nested(value, beside, depth))
     assert dumps_canonical(_nested(made_ahead, beside, depth)) == expected

@@ -113,8 +113,8 @@ class EncodedJSON(str):
     """The canonical text of a value, made ahead of time by :func:`dumps_canonical`
     (without its trailing newline), to be written as is where the value would go.
 
-    An export encodes each flow in the worker that fetched it, while other requests are
-    still on the wire, instead of encoding every flow after the last one arrived. Text made
+    An export encodes each flow as it arrives, while other requests are still on the
+    wire, instead of encoding every flow after the last one arrived. Text made
     at the top level fits at any depth once each line break is followed by that depth's
     indent; canonical text holds no raw line break inside a string, so that is exact.
     """

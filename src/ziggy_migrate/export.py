@@ -106,8 +106,8 @@ def export_flows(
         summaries = client.list_flows()
         selected = _select(summaries, wanted_ids, wanted_tags, warnings)
         known_flow_uuids = {summary.uuid for summary in summaries}
-        # Saving to one file: each flow's text is made by the worker that fetched it, while
-        # other requests are on the wire (see EncodedJSON), not all after the last one.
+        # Saving to one file: each flow's text is made as it arrives, while other requests
+        # are on the wire (see EncodedJSON), not all after the last one.
         encode = path is not None and Layout(layout) is Layout.FILE
         fetched, references, encoded = _fetch_closure(
             pool, client, selected, known_flow_uuids, progress, encode=encode
@@ -238,7 +238,10 @@ def _fetch_closure(
     """Fetch the selected flows and, wave by wave, every subflow they call.
 
     Returns the flows, the references found in each (walked once per flow) and, with
-    ``encode``, each flow's canonical text.
+    ``encode``, each flow's canonical text. The workers only fetch; this thread walks and
+    encodes each flow as it arrives, while the later ones are still on the wire. (Doing
+    that in the workers measured about 7% slower in the benchmark, most likely because
+    sixteen threads taking turns at the same CPU work run it on colder caches.)
     """
     fetched: dict[str, FetchedFlow] = {}
     references: dict[str, References] = {}
@@ -246,27 +249,18 @@ def _fetch_closure(
     wave = list(selected)
     total = len(wave)
     while wave:
-        # each worker also walks (and encodes) the flow it fetched, so that work overlaps
-        # the network
-        for flow, refs, text in pool.map(lambda uuid: _fetch_one(client, uuid, encode), wave):
-            fetched[flow.flow.uuid] = flow
-            references[flow.flow.uuid] = refs
-            if text is not None:
-                encoded[flow.flow.uuid] = text
+        for flow in pool.map(client.get_flow, wave):
+            uuid = flow.flow.uuid
+            fetched[uuid] = flow
+            references[uuid] = _references_of(flow.flow)
+            if encode:
+                encoded[uuid] = encode_flow(flow.flow)
             if progress is not None:
                 progress(len(fetched), total, f"flow {flow.flow.name}")
         called = {uuid for uuid in wave for uuid in references[uuid].flow_uuids}
         wave = sorted(called & known_flow_uuids - fetched.keys())
         total += len(wave)
     return fetched, references, encoded
-
-
-def _fetch_one(
-    client: ZiggyClient, uuid: str, encode: bool
-) -> tuple[FetchedFlow, References, EncodedJSON | None]:
-    fetched = client.get_flow(uuid)
-    references = _references_of(fetched.flow)
-    return fetched, references, encode_flow(fetched.flow) if encode else None
 
 
 def _references_of(flow: Flow) -> References:

@@ -56,15 +56,17 @@ def write_rollback_bundle(
         for kind in ItemKind
         if kind is not ItemKind.FLOW
     }
+    flows: list[Flow] = []
+    references: dict[str, References] = {}
+    encoded: dict[str, EncodedJSON] = {}
     with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
-        # each worker also walks and encodes the flow it fetched, while the other requests
-        # are on the wire, rather than all of it after the last answer
-        copies = list(
-            pool.map(lambda uuid: _copy_of_flow(client, uuid), overwritten[ItemKind.FLOW])
-        )
-    flows = tuple(flow for flow, _, _ in copies)
-    references = {flow.uuid: refs for flow, refs, _ in copies}
-    encoded = {flow.uuid: text for flow, _, text in copies}
+        # each flow is walked and encoded as it arrives, while later ones are on the wire
+        for fetched in pool.map(client.get_flow, overwritten[ItemKind.FLOW]):
+            flow = fetched.flow
+            find_references([flow.edges, flow.viewport])  # the depth bound, as check does
+            flows.append(flow)
+            references[flow.uuid] = find_references(flow.nodes)
+            encoded[flow.uuid] = encode_flow(flow)
     items: dict[str, Any] = {
         kind.plural: tuple(listed[kind][uuid] for uuid in overwritten[kind])
         for kind in ItemKind
@@ -76,7 +78,7 @@ def write_rollback_bundle(
             tool_version=__version__,
             exported_at=_now(),
         ),
-        flows=flows,
+        flows=tuple(flows),
         **items,
     )
     # The copies point at items that stay on the server; declare those references so the
@@ -86,14 +88,6 @@ def write_rollback_bundle(
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = f"rollback-{server_slug(client.base_url)}-{_now(compact=True)}.json"
     return save_bundle(bundle, directory / name, _encoded_flows=encoded)
-
-
-def _copy_of_flow(client: ZiggyClient, uuid: str) -> tuple[Flow, References, EncodedJSON]:
-    """The target's flow, what it refers to (its whole graph walked, as
-    ``dangling_references`` takes it) and its canonical text."""
-    flow = client.get_flow(uuid).flow
-    find_references([flow.edges, flow.viewport])
-    return flow, find_references(flow.nodes), encode_flow(flow)
 
 
 def load_rollback(source: str | os.PathLike[str] | Bundle) -> Bundle:

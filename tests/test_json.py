@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ziggy_migrate._json import EncodedJSON, dumps_canonical
+from ziggy_migrate._json import EncodedJSON, JSONRejected, dumps_canonical, loads_strict
 
 json_values = st.recursive(
     st.none()
@@ -61,3 +61,9 @@ def test_text_made_ahead_is_written_as_the_value_would_be(
     made_ahead = EncodedJSON(dumps_canonical(value).removesuffix("\n"))
     expected = dumps_canonical(_nested(value, beside, depth))
     assert dumps_canonical(_nested(made_ahead, beside, depth)) == expected
+
+
+def test_an_integer_too_long_for_python_is_refused_with_its_place() -> None:
+    text = '{\n  "a": ' + "7" * 5000 + "\n}"
+    with pytest.raises(JSONRejected, match=r"a number too long to read at line 2, column 8"):
+        loads_strict(text)

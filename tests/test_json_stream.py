@@ -225,6 +225,7 @@ BROKEN = {
     "-Infinity deep down": '{"flows": [{"viewport": {"zoom": -Infinity}}]}',
     "1e999": '{"schemaVersion": 1e999}',
     "-1e999 in an array": '{"flows": [1, -1e999]}',
+    "an integer of 5000 digits": '{"schemaVersion": 1, "flows": [' + "7" * 5000 + "]}",
     "lone surrogate": '{"a": "\\ud800"}',
     "lone surrogate key": '{"\\udc00": 1}',
     "lone surrogate in an array": '{"flows": ["x\\udfff"]}',

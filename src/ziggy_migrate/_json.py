@@ -1,9 +1,10 @@
 """Strict JSON in and canonical JSON out, shared by every file ziggy-migrate reads or writes.
 
 Strict: no NaN/Infinity (not JSON, and not round-trippable), no numbers that overflow to
-infinity, and no lone surrogate escapes (they load into Python but cannot be written back
-as UTF-8), so whatever loads can also be saved. (Nesting is bounded where it can be deep,
-in flow graphs, by ``references.find_references``; the rest is shaped by the schema.)
+infinity or have more digits than Python reads, and no lone surrogate escapes (they load
+into Python but cannot be written back as UTF-8), so whatever loads can also be saved.
+(Nesting is bounded where it can be deep, in flow graphs, by
+``references.find_references``; the rest is shaped by the schema.)
 Canonical: sorted keys, two-space indent, UTF-8 as is, trailing newline.
 """
 
@@ -57,6 +58,12 @@ def _token_position(text: str, token: str) -> str:
     return "an unknown place"
 
 
+def _long_number(text: str) -> str:
+    """Where the first run of thousands of digits stands (only run once parsing failed)."""
+    match = re.search(r"\d{1000,}", text)
+    return _position(text, match.start()) if match else "an unknown place"
+
+
 def _deepest_position(text: str, limit: int = 500) -> str:
     """Where nesting first passes ``limit`` levels (only run once parsing has failed)."""
     depth, in_string, escaped = 0, False, False
@@ -87,6 +94,10 @@ def loads_strict(text: str) -> Any:
         raise JSONRejected(f"{refused} at {_token_position(text, refused.token)}") from None
     except RecursionError:
         raise JSONRejected(f"nests too deeply at {_deepest_position(text)}") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer past Python's conversion limit (sys.get_int_max_str_digits)
+        raise JSONRejected(f"holds a number too long to read at {_long_number(text)}") from None
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
         raise JSONRejected("holds a lone surrogate escape (\\ud800-\\udfff), which is not text")
     return value

@@ -354,8 +354,9 @@ def test_ambiguous_name_fails_that_item_and_its_dependants_only(
 
 def test_content_written_never_points_at_a_removed_shell() -> None:
     """A new flow that fails after its empty shell was made (the subflow it calls could
-    not get its "Pre import" save) loses its shell; the content written for the other
-    flows is made again without it, so nothing points at the removed flow's UUID."""
+    not get its "Pre import" save) loses its shell. The content of the flows to be
+    overwritten, made during the named saves, is made again without it, so nothing
+    written points at the removed flow's UUID."""
     called, caller, note = (f"{digit * 8}-1111-4111-8111-111111111111" for digit in "234")
     bundle = Bundle(
         provenance=PROVENANCE,
@@ -365,13 +366,19 @@ def test_content_written_never_points_at_a_removed_shell() -> None:
             Flow(uuid=note, name="Note", nodes=[{"id": "c", "data": {"code": f"// {caller}"}}]),
         ),
     )
-    named_saves_fail = FaultPlan(
-        error_rate=1.0,
-        methods=frozenset({"POST"}),
-        exempt_paths=("/api/auth", "/api/flow", "/api/system"),
-    )
-    with ZiggyEmulator(faults=named_saves_fail) as prod:
-        prod.add_flow("Called")  # matched by name: overwritten, so it needs a named save
+    with ZiggyEmulator() as prod:
+        prod.add_flow("Called")  # matched by name: overwritten, so each needs a named save
+        kept = prod.add_flow("Note")
+        prod.faults = FaultPlan(  # every named save fails, but Note's
+            error_rate=1.0,
+            methods=frozenset({"POST"}),
+            exempt_paths=(
+                "/api/auth",
+                "/api/flow",
+                "/api/system",
+                f"/api/ziggy/history-named-save/{kept['uuid']}",
+            ),
+        )
         with client_for(prod) as client:
             report = import_bundle(client, bundle, mode="overwrite", backup=False)
         flows = {flow["name"]: flow for flow in prod.snapshot()["flows"]}

@@ -380,12 +380,14 @@ class _Applier:
         self._fail_flows_with_missing_dependencies(flows)
         shells = [o for o in flows if o.error is None and o.target_uuid is None]
         self._parallel(self._create_shell, shells)
-        # Every flow now has its UUID on the target, so each flow's content (references
-        # rewired) is made by the worker that takes its named save, while other saves are
-        # on the wire, rather than in the writing phase. Only a shell removed below (its
-        # flow failed) changes the map; then the contents are made again.
+        # Every flow now has its UUID on the target, so the content (references rewired)
+        # of a flow to be overwritten is made by the worker that takes its named save,
+        # while other saves are on the wire, rather than in the writing phase; other flows
+        # get theirs while they are written. Only a shell removed below (its flow failed)
+        # changes the map; then the contents are made again.
         self.uuids = self._uuid_map()
-        self._parallel(self._save_and_prepare, [o for o in flows if o.error is None])
+        overwrites = [o for o in flows if o.error is None and o.item.action is Action.OVERWRITE]
+        self._parallel(self._save_and_prepare, overwrites)
         self._fail_flows_with_missing_dependencies(flows)
         self._remove_unused_shells(shells)
         uuids = self._uuid_map()
@@ -426,9 +428,8 @@ class _Applier:
 
     def _save_and_prepare(self, outcome: _Outcome) -> None:
         """The "Pre import" named save of a flow to be overwritten, then its new content."""
-        if outcome.item.action is Action.OVERWRITE:
-            assert outcome.target_uuid is not None
-            self.client.create_named_save(outcome.target_uuid, PRE_IMPORT_SAVE_NAME)
+        assert outcome.target_uuid is not None
+        self.client.create_named_save(outcome.target_uuid, PRE_IMPORT_SAVE_NAME)
         self._contents[outcome.item.source_uuid] = self._content(outcome)
 
     def _content(self, outcome: _Outcome) -> Flow:

@@ -182,6 +182,8 @@ def _config(args: argparse.Namespace, workdir: Path) -> Config:
     unknown = sorted(set(scenarios) - set(SCENARIOS))
     if unknown:
         raise SystemExit(f"unknown scenarios {unknown}; choose from {', '.join(SCENARIOS)}")
+    if args.profile is not None and args.profile.exists() and not args.profile.is_dir():
+        raise SystemExit(f"--profile {args.profile}: that is a file; give a folder")
     sizes = Sizes(pick("flows"), pick("nodes"), pick("connections"), pick("secrets"))
     return Config(
         sizes=sizes,

@@ -106,9 +106,14 @@ def test_dict_and_str_subclasses_are_walked_too() -> None:
     class Text(str):
         pass
 
-    graph = [OrderedDict(connectionUuid=Text("c-1"), code=Text("secrets.KEY"))]
+    graph = [
+        OrderedDict(connectionUuid=Text("c-1"), code=Text("secrets.KEY")),
+        {Text("flowUuid"): "f-1"},
+    ]
     assert find_references(graph) == References(
-        connection_uuids=frozenset({"c-1"}), secret_names=frozenset({"KEY"})
+        connection_uuids=frozenset({"c-1"}),
+        flow_uuids=frozenset({"f-1"}),
+        secret_names=frozenset({"KEY"}),
     )
 
 

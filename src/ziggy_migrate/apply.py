@@ -445,7 +445,9 @@ class _Applier:
     def _write_flow_content(self, outcome: _Outcome) -> None:
         assert outcome.target_uuid is not None
         content = self._contents.pop(outcome.item.source_uuid, None)
-        self.client.update_flow(outcome.target_uuid, content or self._content(outcome))
+        if content is None:
+            content = self._content(outcome)
+        self.client.update_flow(outcome.target_uuid, content)
         self._processed(outcome)
 
     # -- dependencies -----------------------------------------------------------------------

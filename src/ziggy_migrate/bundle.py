@@ -346,9 +346,9 @@ def _canonical_document(bundle: Bundle) -> dict[str, Any]:
 def encode_flow(flow: Flow) -> EncodedJSON:
     """The canonical text of one flow, as a bundle file holds it, made ahead of saving.
 
-    An export calls this as each flow arrives (see :class:`EncodedJSON`)
-    and hands the texts to :func:`save_bundle`, which writes them instead of encoding
-    those flows again. Raises :class:`BundleError` for what JSON cannot hold.
+    An export calls this as each flow arrives (see :class:`EncodedJSON`) and hands the
+    texts to :func:`save_bundle`, which writes them instead of encoding those flows again.
+    Raises :class:`BundleError` for what JSON cannot hold.
     """
     try:
         return EncodedJSON(dumps_canonical(_convert.unstructure(flow))[:-1])

@@ -122,7 +122,7 @@ def _walk(key: Any, current: Any, depth: int, found: dict[ItemKind, set[str]]) -
             kind = type(value)
             if kind is str:
                 if "secrets." in value or (
-                    type(entry_key) is str and entry_key[-4:].lower() == "uuid"
+                    isinstance(entry_key, str) and entry_key[-4:].lower() == "uuid"
                 ):
                     _text(entry_key, value, found)
             elif kind is dict or kind is list:

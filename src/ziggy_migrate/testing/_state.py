@@ -525,6 +525,7 @@ class Store:
             self._row(kind, uuid)
             del self._tables[kind.table][uuid]
             self._plain_keys[kind.table].discard(uuid)
+            self._mentions_cache.pop(uuid, None)
 
     # ---- flows
 

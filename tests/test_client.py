@@ -15,14 +15,18 @@ import json
 import logging
 import random
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
+import trustme
+import urllib3
 
 from ziggy_migrate import (
     PRE_IMPORT_SAVE_NAME,
@@ -210,6 +214,79 @@ def test_answers_are_asked_for_compressed_and_read_decompressed() -> None:
         finally:
             server.shutdown()
     assert [(flow.uuid, flow.name) for flow in flows] == [("f1", "Orders")]
+
+
+@pytest.fixture
+def certificate_authority(monkeypatch: pytest.MonkeyPatch) -> trustme.CA:
+    """A private CA, and no CA bundle from this machine's environment."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    return trustme.CA()
+
+
+@pytest.fixture
+def https_emulator(certificate_authority: trustme.CA) -> Iterator[ZiggyEmulator]:
+    """An emulator serving HTTPS with a certificate of the private CA."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    certificate_authority.issue_cert("127.0.0.1").configure_cert(context)
+    with ZiggyEmulator(ssl_context=context) as ziggy:
+        ziggy.add_flow("Orders")
+        yield ziggy
+
+
+def test_https_with_the_servers_ca_bundle(
+    https_emulator: ZiggyEmulator, certificate_authority: trustme.CA, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    certificate_authority.cert_pem.write_to_path(str(bundle))
+    assert https_emulator.url.startswith("https://")
+    with connect(https_emulator, verify=str(bundle)) as client:
+        assert [flow.name for flow in client.list_flows()] == ["Orders"]
+
+
+def test_https_ca_bundle_from_the_environment(
+    https_emulator: ZiggyEmulator,
+    certificate_authority: trustme.CA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    certificate_authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    with connect(https_emulator) as client:
+        assert [flow.name for flow in client.list_flows()] == ["Orders"]
+
+
+def test_an_untrusted_certificate_is_one_clear_error_without_retries(
+    https_emulator: ZiggyEmulator,
+) -> None:
+    with connect(https_emulator) as client, pytest.raises(ServerUnreachableError) as caught:
+        client.list_flows()
+    message = str(caught.value)
+    assert f"TLS verification of {https_emulator.base_url} failed" in message
+    assert "CA bundle" in message
+    assert client.retries == 0
+    assert https_emulator.requests == []
+
+
+def test_verification_can_be_turned_off_and_says_so(
+    https_emulator: ZiggyEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="ziggy_migrate"),
+        pytest.warns(urllib3.exceptions.InsecureRequestWarning),
+        connect(https_emulator, verify=False) as client,
+    ):
+        assert [flow.name for flow in client.list_flows()] == ["Orders"]
+    assert "TLS certificate verification is OFF" in caplog.text
+
+
+def test_https_to_a_plain_http_port_says_what_to_check(emulator: ZiggyEmulator) -> None:
+    with (
+        ZiggyClient("https://127.0.0.1", emulator.port, "admin", "admin", retry=FAST) as client,
+        pytest.raises(ServerUnreachableError, match="check that the port serves HTTPS"),
+    ):
+        client.login()
 
 
 def test_health(emulator: ZiggyEmulator, client: ZiggyClient) -> None:

@@ -16,6 +16,7 @@ import ipaddress
 import logging
 import os
 import random
+import re
 import threading
 import time
 import urllib.parse
@@ -286,6 +287,10 @@ class Transport:
             attempt += 1
             try:
                 response = self._send_once(method, path, params, json_body, authenticated)
+            except requests.exceptions.SSLError as exc:
+                # not transient, and nothing was sent: retrying or "cannot reach" would
+                # send the operator looking in the wrong place
+                raise ServerUnreachableError(_tls_failure(self.base_url, exc)) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not repeatable:
                     raise AmbiguousWriteError(
@@ -439,6 +444,23 @@ class Transport:
 
     def close(self) -> None:
         self._adapter.close()
+
+
+def _tls_failure(base_url: str, exc: Exception) -> str:
+    """One line for a failed TLS handshake, with what to do about it."""
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        found = re.search(r"certificate verify failed: ([^(')]+)", text)
+        reason = found.group(1).strip() if found else "the certificate is not trusted"
+        return (
+            f"TLS verification of {base_url} failed ({reason}): if the server uses a "
+            "private certificate authority, give its CA bundle (verify=PATH, or "
+            "--ca-bundle on the command line)."
+        )
+    return (
+        f"The TLS handshake with {base_url} failed: check that the port serves HTTPS, or "
+        "use http:// for a server without TLS."
+    )
 
 
 def _verify_setting(verify: bool | str) -> bool | str:

@@ -24,6 +24,7 @@ import re
 import secrets
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -719,9 +720,10 @@ class ZiggyEmulator:
     It speaks the REST contract over real HTTP on ``127.0.0.1``, keeps its database in
     memory, and can be told to be slow (``latency``), flaky (``faults``), strict about
     tokens (``token_lifetime``, ``expire_tokens()``) or discreet about secrets
-    (``return_secret_values``). Every knob may be changed while it runs and applies from
-    the next request on (``token_lifetime`` to tokens already issued, too). Seed it with
-    ``add_*``/``load``; inspect it with ``snapshot()`` and ``requests``::
+    (``return_secret_values``). With an ``ssl_context`` (a server-side context holding a
+    certificate) it serves HTTPS instead. Every knob may be changed while it runs and
+    applies from the next request on (``token_lifetime`` to tokens already issued, too).
+    Seed it with ``add_*``/``load``; inspect it with ``snapshot()`` and ``requests``::
 
         with ZiggyEmulator() as ziggy:
             ziggy.add_flow("Orders", tags=["sales"])
@@ -741,6 +743,7 @@ class ZiggyEmulator:
         seed: int = 0,
         return_secret_values: bool = True,
         name: str = "ziggy",
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.username = username
         self.password = password
@@ -758,6 +761,7 @@ class ZiggyEmulator:
         self._log = _RequestLog()
         self._dice: _FaultDice | None = None
         self.faults = faults
+        self.ssl_context = ssl_context
         self._server: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
@@ -770,8 +774,9 @@ class ZiggyEmulator:
 
     @property
     def url(self) -> str:
-        """Scheme and host without port, as Ziggy profiles store a server."""
-        return f"http://{self.host}"
+        """Scheme and host without port, as Ziggy profiles store a server (``https`` when
+        the emulator was given an ``ssl_context``)."""
+        return f"{'https' if self.ssl_context is not None else 'http'}://{self.host}"
 
     @property
     def base_url(self) -> str:
@@ -818,6 +823,11 @@ class ZiggyEmulator:
             if self._server is not None:
                 return self
             server = _HttpServer((self.host, self.port), self)
+            if self.ssl_context is not None:
+                # the handshake runs in each connection's handler thread, on first read
+                server.socket = self.ssl_context.wrap_socket(
+                    server.socket, server_side=True, do_handshake_on_connect=False
+                )
             self.port = int(server.server_address[1])
             thread = threading.Thread(
                 target=server.serve_forever,

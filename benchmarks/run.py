@@ -281,6 +281,34 @@ def _profile_path(config: Config, scenario: str, concurrency: int) -> Path | Non
     return config.profile_dir / f"{scenario}-c{concurrency}.pstats"
 
 
+def _network_run(
+    scenario: str,
+    config: Config,
+    sizes: Sizes,
+    concurrency: int,
+    *,
+    measure: _Measure,
+    requests: list[tuple[str, str]],
+    retries: int,
+    notes: list[str],
+) -> NetworkRun:
+    """One measured run's row: what was measured, the requests the emulator logged."""
+    return NetworkRun(
+        scenario=scenario,
+        concurrency=concurrency,
+        flows=sizes.flows,
+        requests=len(requests),
+        wall=measure.wall,
+        latency=config.latency,
+        client_cpu=measure.client_cpu,
+        server_cpu=measure.server_cpu,
+        other_cpu=measure.other_cpu,
+        retries=retries,
+        breakdown=request_breakdown(requests),
+        notes=notes,
+    )
+
+
 def run_export(config: Config, sizes: Sizes, concurrency: int) -> NetworkRun:
     rows = server_rows(sizes)
     with start_server(config.emulator, latency=config.latency) as server:
@@ -307,22 +335,19 @@ def run_export(config: Config, sizes: Sizes, concurrency: int) -> NetworkRun:
         raise RuntimeError(f"the export holds {got}; expected {expected}")
     if sent != len(requests):
         raise RuntimeError(f"client counted {sent} requests, the emulator logged {len(requests)}")
-    return NetworkRun(
-        scenario="export",
-        concurrency=concurrency,
-        flows=sizes.flows,
-        requests=len(requests),
-        wall=measure.wall,
-        latency=config.latency,
-        client_cpu=measure.client_cpu,
-        server_cpu=measure.server_cpu,
-        other_cpu=measure.other_cpu,
+    notes = [
+        f"export_flows(path=...) saved {saved.stat().st_size / 1e6:.1f} MB",
+        f"{len(result.warnings)} warnings",
+    ]
+    return _network_run(
+        "export",
+        config,
+        sizes,
+        concurrency,
+        measure=measure,
+        requests=requests,
         retries=retries,
-        breakdown=request_breakdown(requests),
-        notes=[
-            f"export_flows(path=...) saved {saved.stat().st_size / 1e6:.1f} MB",
-            f"{len(result.warnings)} warnings",
-        ],
+        notes=notes,
     )
 
 
@@ -365,19 +390,16 @@ def run_import(config: Config, sizes: Sizes, concurrency: int, *, full_target: b
     actions: dict[str, int] = {}
     for item in report.items:
         actions[item.result.value] = actions.get(item.result.value, 0) + 1
-    return NetworkRun(
-        scenario=scenario,
-        concurrency=concurrency,
-        flows=sizes.flows,
-        requests=len(requests),
-        wall=measure.wall,
-        latency=config.latency,
-        client_cpu=measure.client_cpu,
-        server_cpu=measure.server_cpu,
-        other_cpu=measure.other_cpu,
+    notes = ["actions " + ", ".join(f"{key} {value}" for key, value in sorted(actions.items()))]
+    return _network_run(
+        scenario,
+        config,
+        sizes,
+        concurrency,
+        measure=measure,
+        requests=requests,
         retries=retries,
-        breakdown=request_breakdown(requests),
-        notes=["actions " + ", ".join(f"{key} {value}" for key, value in sorted(actions.items()))],
+        notes=notes,
     )
 
 

@@ -39,7 +39,7 @@ from .models import (
     UnresolvedReference,
     Variable,
 )
-from .references import GraphTooDeepError, References, find_references, find_secret_names
+from .references import GraphTooDeepError, References, find_secret_names, walk_flow
 
 __all__ = ["ExportResult", "ProgressCallback", "export_flows", "preview_selection"]
 
@@ -264,11 +264,10 @@ def _fetch_closure(
 
 
 def _references_of(flow: Flow) -> References:
-    """What the flow's blocks refer to; the edges and viewport are walked too, for the
-    depth bound that ``check_bundle`` then need not walk again."""
+    """``walk_flow``, with the flow named in the error (``check_bundle`` then need not
+    walk the graph again)."""
     try:
-        find_references([flow.edges, flow.viewport])
-        return find_references(flow.nodes)
+        return walk_flow(flow)
     except GraphTooDeepError as exc:
         raise GraphTooDeepError(
             f"flow {flow.name!r} ({flow.uuid}) cannot be exported: {exc.reason}"

@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 
 from .errors import BundleError
-from .models import Bundle, ItemKind, UnresolvedReference
+from .models import Bundle, Flow, ItemKind, UnresolvedReference
 
 __all__ = [
     "MAX_GRAPH_DEPTH",
@@ -35,6 +35,7 @@ __all__ = [
     "find_references",
     "find_secret_names",
     "rewrite",
+    "walk_flow",
 ]
 
 SECRET_REFERENCE = re.compile(r"(?<![A-Za-z0-9_$.])secrets\.([A-Za-z_$][A-Za-z0-9_$]*)")
@@ -156,6 +157,17 @@ def _text(key: Any, value: str, found: dict[ItemKind, set[str]]) -> None:
                 found[referred].add(value)
 
 
+def walk_flow(flow: Flow) -> References:
+    """What a flow's blocks refer to, with its whole graph walked for the depth bound.
+
+    References live in the nodes; the edges and viewport hold none but are walked too, so
+    that a graph too deep to write back is refused wherever a flow is first looked at.
+    """
+    found = find_references(flow.nodes)
+    find_references([flow.edges, flow.viewport])
+    return found
+
+
 def rewrite(
     value: Any,
     uuids: Mapping[str, str],
@@ -222,10 +234,8 @@ def dangling_references(
     for index, flow in enumerate(bundle.flows):
         holder, location = f"flow {flow.name!r}", f"$.flows[{index}].nodes"
         try:
-            refs = known_references.get(flow.uuid)
-            if refs is None:
-                refs = find_references(flow.nodes)
-                find_references([flow.edges, flow.viewport])  # bounded depth there too
+            known_refs = known_references.get(flow.uuid)
+            refs = walk_flow(flow) if known_refs is None else known_refs
         except GraphTooDeepError as exc:
             raise GraphTooDeepError(
                 f"{holder}: {exc.reason}", location=f"$.flows[{index}]"

@@ -24,7 +24,7 @@ from .bundle import encode_flow, load_bundle, save_bundle
 from .client import ZiggyClient
 from .models import Bundle, Flow, ItemKind, Provenance, SourceServer
 from .plan import Action, ImportPlan, TargetItem
-from .references import References, dangling_references, find_references
+from .references import References, dangling_references, walk_flow
 
 __all__ = ["default_rollback_dir", "write_rollback_bundle"]
 
@@ -63,9 +63,8 @@ def write_rollback_bundle(
         # each flow is walked and encoded as it arrives, while later ones are on the wire
         for fetched in pool.map(client.get_flow, overwritten[ItemKind.FLOW]):
             flow = fetched.flow
-            find_references([flow.edges, flow.viewport])  # the depth bound, as check does
             flows.append(flow)
-            references[flow.uuid] = find_references(flow.nodes)
+            references[flow.uuid] = walk_flow(flow)
             encoded[flow.uuid] = encode_flow(flow)
     items: dict[str, Any] = {
         kind.plural: tuple(listed[kind][uuid] for uuid in overwritten[kind])

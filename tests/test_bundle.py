@@ -41,7 +41,7 @@ from ziggy_migrate import (
     save_bundle,
 )
 from ziggy_migrate import bundle as bundle_module
-from ziggy_migrate.bundle import bundle_schema
+from ziggy_migrate.bundle import bundle_schema, check_bundle
 from ziggy_migrate.testing import ZiggyEmulator
 
 GOLDEN_V1 = Path(__file__).parent / "golden" / "bundle-v1.json"
@@ -289,6 +289,27 @@ def test_whatever_export_writes_can_be_loaded(tmp_path: Path) -> None:
     load_bundle(tmp_path / "dup.json")
 
 
+def test_check_bundle_skips_only_flows_checked_one_by_one(sample: Bundle) -> None:
+    """An export checks each flow as it arrives and tells check_bundle so; the rest of
+    the document is still checked, and a flow not listed is checked where it stands."""
+    uuids = [flow.uuid for flow in sample.flows]
+    broken_connection = attrs.evolve(sample.connections[0], name="")
+    with_bad_connection = attrs.evolve(
+        sample, connections=(broken_connection, *sample.connections[1:])
+    )
+    with pytest.raises(BundleError) as caught:
+        check_bundle(with_bad_connection, checked_flows=uuids)
+    assert caught.value.location == "$.connections[0].name"
+
+    bad_flow = attrs.evolve(sample.flows[-1], tags=("t" * 1001,))
+    with_bad_flow = attrs.evolve(sample, flows=(*sample.flows[:-1], bad_flow))
+    index = len(sample.flows) - 1  # flows are in name order already
+    with pytest.raises(BundleError) as caught:
+        check_bundle(with_bad_flow, checked_flows=uuids[:-1])
+    assert caught.value.location == f"$.flows[{index}].tags[0]"
+    check_bundle(with_bad_flow, checked_flows=uuids)  # the caller vouches for every flow
+
+
 # ------------------------------------------------------------------ atomic writes
 
 
@@ -300,13 +321,13 @@ class _HalfWrite:
     """Replaces the temporary file's ``write``: half the text reaches the disk, then the
     disk is full. The worst moment for a crash: a truncated bundle exists."""
 
-    def __call__(self, wrapper: Any, text: str) -> int:
-        wrapper.file.write(text[: len(text) // 2])
+    def __call__(self, wrapper: Any, data: bytes) -> int:
+        wrapper.file.write(data[: len(data) // 2])
         wrapper.file.flush()
-        self.partial = Path(wrapper.name).read_text("utf-8")
+        self.partial = Path(wrapper.name).read_bytes()
         raise OSError(errno.ENOSPC, "simulated I/O error")
 
-    partial = ""
+    partial = b""
 
 
 @pytest.mark.parametrize("crash_in", ["write", "fsync", "replace"])
@@ -321,8 +342,8 @@ def test_failed_write_keeps_the_old_file(
 
     half_write = _HalfWrite()
 
-    def write(wrapper: Any, text: str) -> int:  # a function, so that it binds as a method
-        return half_write(wrapper, text)
+    def write(wrapper: Any, data: bytes) -> int:  # a function, so that it binds as a method
+        return half_write(wrapper, data)
 
     if crash_in == "write":
         # the wrapper delegates unknown attributes to the file; a class attribute wins

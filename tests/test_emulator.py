@@ -278,6 +278,46 @@ def test_get_flow_derives_its_relations_from_the_nodes(emulator: ZiggyEmulator, 
     assert names(body["variables"]) == ["region"]
 
 
+def test_relations_follow_the_nodes_a_put_writes(emulator: ZiggyEmulator, api: Api) -> None:
+    """Relations are worked out when nodes are written; a PUT of new nodes must move
+    them, and a PUT of other fields must keep them."""
+    first = emulator.add_connection("first")
+    second = emulator.add_connection("second")
+    emulator.add_secret("TOKEN")
+    flow = emulator.add_flow(
+        "Moves", nodes=[{"id": "1", "data": {"connectionUuid": first["uuid"]}}]
+    )
+    uuid = flow["uuid"]
+    assert names(api.get(f"/api/flow/{uuid}").json()["connections"]) == ["first"]
+
+    nodes = [{"id": "1", "data": {"connectionUuid": second["uuid"], "code": "secrets.TOKEN"}}]
+    assert api.call("PUT", f"/api/flow/{uuid}", json={"nodes": nodes}).status_code == 200
+    body = api.get(f"/api/flow/{uuid}").json()
+    assert names(body["connections"]) == ["second"]
+    assert names(body["secrets"]) == ["TOKEN"]
+
+    assert api.call("PUT", f"/api/flow/{uuid}", json={"name": "Renamed"}).status_code == 200
+    body = api.get(f"/api/flow/{uuid}").json()
+    assert (body["name"], names(body["connections"]), names(body["secrets"])) == (
+        "Renamed",
+        ["second"],
+        ["TOKEN"],
+    )
+
+
+def test_an_answer_does_not_share_rows_with_the_store(emulator: ZiggyEmulator, api: Api) -> None:
+    """Related rows are copied field by field into an answer: a later write to the row
+    must not show in an answer already made."""
+    connection = emulator.add_connection("db", dev_value="old")
+    flow = emulator.add_flow("Uses db", nodes=[{"data": {"connectionUuid": connection["uuid"]}}])
+    before = emulator._backend.store.get_flow(flow["uuid"])  # an answer, as the API makes it
+    change = {"name": "db", "devValue": "new"}
+    assert api.call("PUT", f"/api/connection/{connection['uuid']}", json=change).status_code == 200
+    assert before["connections"][0]["devValue"] == "old"
+    after = api.get(f"/api/flow/{flow['uuid']}").json()
+    assert after["connections"][0]["devValue"] == "new"
+
+
 def test_get_unknown_flow_is_404(api: Api) -> None:
     response = api.get("/api/flow/3f0e4c1a-0000-4000-8000-000000000000")
     assert response.status_code == 404

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ziggy_migrate import (
+    BundleError,
     ExposedCredentialError,
     SelectionError,
     dump_bundle,
@@ -152,6 +153,32 @@ def test_strict_secrets_refuses_before_writing(
     assert "'Mail'" in str(caught.value)
     assert "x1y2z3" not in str(caught.value)
     assert not path.exists()
+
+
+@pytest.mark.parametrize("to_file", [True, False])
+@pytest.mark.parametrize(
+    ("name", "tags", "expected"),
+    [
+        ("N" * 1001, [], "name: the value is too long (at most 1000 characters)"),
+        ("Broken", ["ok", "t" * 1001], "tags[1]: the value is too long (at most 1000 characters)"),
+    ],
+)
+def test_a_flow_the_bundle_format_cannot_hold_is_refused_by_name(
+    tmp_path: Path, to_file: bool, name: str, tags: list[str], expected: str
+) -> None:
+    """A server can hold what a bundle cannot. Each flow is checked as it arrives: the
+    one-line error names the flow and the field, and nothing is written."""
+    with ZiggyEmulator() as ziggy:
+        ziggy.add_flow("Fine")
+        broken = ziggy.add_flow(name, tags=tags)
+        path = tmp_path / "bundle.json"
+        with client_for(ziggy) as client, pytest.raises(BundleError) as caught:
+            export_flows(client, path=path if to_file else None)
+    message = str(caught.value)
+    assert message.startswith(f"flow {broken['name'][:80]!r} ({broken['uuid']}) cannot be exported")
+    assert message.endswith(expected)
+    assert "\n" not in message
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_reference_missing_on_the_source_is_recorded_and_the_bundle_loads(

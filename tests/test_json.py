@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ziggy_migrate._json import EncodedJSON, JSONRejected, dumps_canonical, loads_strict
+from ziggy_migrate._json import (
+    JSONRejected,
+    canonical_parts,
+    dumps_canonical,
+    encode_ahead,
+    loads_strict,
+)
 
 json_values = st.recursive(
     st.none()
@@ -53,14 +59,22 @@ def _nested(value: Any, beside: Any, depth: int) -> Any:
 
 
 @settings(max_examples=200)
-@given(json_values, json_values, st.integers(min_value=0, max_value=4))
+@given(
+    json_values,
+    json_values,
+    st.integers(min_value=0, max_value=4),
+    st.integers(min_value=0, max_value=4),
+)
 def test_text_made_ahead_is_written_as_the_value_would_be(
-    value: Any, beside: Any, depth: int
+    value: Any, beside: Any, depth: int, made_for: int
 ) -> None:
-    """An export encodes flows as they arrive (EncodedJSON); the file must not change."""
-    made_ahead = EncodedJSON(dumps_canonical(value).removesuffix("\n"))
+    """An export encodes flows as they arrive (EncodedJSON), for the depth they will be
+    written at; the file must not change, and text made for another depth still fits."""
+    made_ahead = encode_ahead(value, "  " * made_for)
+    assert made_ahead.indent == "  " * made_for
     expected = dumps_canonical(_nested(value, beside, depth))
     assert dumps_canonical(_nested(made_ahead, beside, depth)) == expected
+    assert "".join(canonical_parts(_nested(made_ahead, beside, depth))) == expected
 
 
 def test_an_integer_too_long_for_python_is_refused_with_its_place() -> None:

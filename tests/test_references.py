@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ziggy_migrate import references
 from ziggy_migrate.models import ItemKind
 from ziggy_migrate.references import (
     MAX_GRAPH_DEPTH,
@@ -127,3 +128,13 @@ def test_depth_is_bounded() -> None:
     for _ in range(MAX_GRAPH_DEPTH):
         shallow = {"data": shallow}
     assert find_references(shallow).secret_names == {"OK"}
+
+
+def test_keys_past_the_remembered_ones_are_still_judged() -> None:
+    """The walk remembers which keys end in "uuid" up to a limit; keys met after the
+    limit is reached are judged afresh, with the same answer."""
+    many = {f"key{index}": "x" for index in range(references._UUID_KEYS_LIMIT + 10)}
+    find_references(many)
+    assert len(references._UUID_KEYS) <= references._UUID_KEYS_LIMIT
+    graph = {"lateConnectionUuid": "c-9", "late": "n-1", "key5": "x"}
+    assert find_references(graph) == References(connection_uuids=frozenset({"c-9"}))

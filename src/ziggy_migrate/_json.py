@@ -16,7 +16,14 @@ import re
 from json.encoder import encode_basestring as _escape
 from typing import Any
 
-__all__ = ["EncodedJSON", "JSONRejected", "dumps_canonical", "loads_strict"]
+__all__ = [
+    "EncodedJSON",
+    "JSONRejected",
+    "canonical_parts",
+    "dumps_canonical",
+    "encode_ahead",
+    "loads_strict",
+]
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -121,14 +128,39 @@ def _has_lone_surrogate(value: Any) -> bool:
 
 
 class EncodedJSON(str):
-    """The canonical text of a value, made ahead of time by :func:`dumps_canonical`
-    (without its trailing newline), to be written as is where the value would go.
+    """The canonical text of a value, made ahead of time by :func:`encode_ahead` (without
+    a trailing newline), to be written as is where the value would go.
 
     An export encodes each flow as it arrives, while other requests are still on the
-    wire, instead of encoding every flow after the last one arrived. Text made
-    at the top level fits at any depth once each line break is followed by that depth's
-    indent; canonical text holds no raw line break inside a string, so that is exact.
+    wire, instead of encoding every flow after the last one arrived. The text is made for
+    the depth it will be written at (``indent``: what each of its lines after the first
+    starts with), so saving joins it unchanged. At another depth only the indent after
+    each line break differs; canonical text holds no raw line break inside a string, so
+    swapping it there is exact.
     """
+
+    indent: str
+
+    def __new__(cls, text: str, indent: str = "") -> EncodedJSON:
+        made = super().__new__(cls, text)
+        made.indent = indent
+        return made
+
+    def at(self, indent: str) -> str:
+        """The text as it reads at depth ``indent``."""
+        if indent == self.indent:
+            return str(self)
+        return self.replace("\n" + self.indent, "\n" + indent)
+
+
+def encode_ahead(value: Any, indent: str = "") -> EncodedJSON:
+    """The canonical text of ``value`` for writing at depth ``indent`` later (see
+    :class:`EncodedJSON`). Raises as :func:`dumps_canonical` does."""
+    if type(value) in _CONTAINERS:
+        parts: list[str] = []
+        _encode_container(value, indent, parts)
+        return EncodedJSON("".join(parts), indent)
+    return EncodedJSON(_scalar(value, indent), indent)
 
 
 def dumps_canonical(value: Any) -> str:
@@ -141,26 +173,42 @@ def dumps_canonical(value: Any) -> str:
     digest, and rollback copies) several times faster on large bundles.
     Raises ``ValueError`` for NaN/Infinity and ``TypeError`` for what JSON cannot hold.
     """
+    return "".join(canonical_parts(value))
+
+
+def canonical_parts(value: Any) -> list[str]:
+    """:func:`dumps_canonical`'s text in the pieces it is made of, for a writer that
+    writes them a chunk at a time instead of holding the whole text (a large bundle's
+    is tens of MB) joined, and then once more encoded."""
     if type(value) in _CONTAINERS:
         parts: list[str] = []
         _encode_container(value, "", parts)
         parts.append("\n")
-        return "".join(parts)
-    if type(value) is EncodedJSON:
-        return value + "\n"
-    return _scalar(value) + "\n"
+        return parts
+    return [_scalar(value) + "\n"]
 
 
 _CONTAINERS = frozenset({dict, list, tuple})
 
 
+_int_text = int.__repr__
+_float_text = float.__repr__
+_isfinite = math.isfinite
+
+
 def _encode_container(value: Any, indent: str, out: list[str]) -> None:
-    """Append the text of a dict, list or tuple; the hot loop of every save."""
+    """Append the text of a dict, list or tuple; the hot loop of every save.
+
+    Each entry is one f-string (one allocation, not a chain of concatenations), and the
+    commonest scalars (text, whole and finite numbers) are written inline instead of
+    through a call to :func:`_scalar`.
+    """
     append = out.append
     if not value:
         append("{}" if type(value) is dict else "[]")
         return
     inner = indent + "  "
+    between = ",\n" + inner
     if type(value) is dict:
         separator = "{\n" + inner
         for key in sorted(value):
@@ -169,14 +217,18 @@ def _encode_container(value: Any, indent: str, out: list[str]) -> None:
             item = value[key]
             kind = type(item)
             if kind is str:
-                append(separator + _escape(key) + ": " + _escape(item))
+                append(f"{separator}{_escape(key)}: {_escape(item)}")
             elif kind in _CONTAINERS:
-                append(separator + _escape(key) + ": ")
+                append(f"{separator}{_escape(key)}: ")
                 _encode_container(item, inner, out)
+            elif kind is int:
+                append(f"{separator}{_escape(key)}: {_int_text(item)}")
+            elif kind is float and _isfinite(item):
+                append(f"{separator}{_escape(key)}: {_float_text(item)}")
             else:
-                append(separator + _escape(key) + ": " + _scalar(item, inner))
-            separator = ",\n" + inner
-        append("\n" + indent + "}")
+                append(f"{separator}{_escape(key)}: {_scalar(item, inner)}")
+            separator = between
+        append(f"\n{indent}}}")
     else:
         separator = "[\n" + inner
         for item in value:
@@ -186,17 +238,21 @@ def _encode_container(value: Any, indent: str, out: list[str]) -> None:
             elif kind in _CONTAINERS:
                 append(separator)
                 _encode_container(item, inner, out)
+            elif kind is int:
+                append(separator + _int_text(item))
+            elif kind is float and _isfinite(item):
+                append(separator + _float_text(item))
             else:
                 append(separator + _scalar(item, inner))
-            separator = ",\n" + inner
-        append("\n" + indent + "]")
+            separator = between
+        append(f"\n{indent}]")
 
 
 def _scalar(value: Any, indent: str = "") -> str:
     """The text of anything but a container (or text made ahead, at depth ``indent``)."""
     kind = type(value)
-    if kind is EncodedJSON:
-        return value.replace("\n", "\n" + indent) if indent else str(value)
+    if isinstance(value, EncodedJSON):
+        return value.at(indent)
     if value is None:
         return "null"
     if value is True:

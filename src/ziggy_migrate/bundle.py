@@ -26,7 +26,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -38,7 +38,13 @@ from jsonschema.exceptions import best_match
 from . import _convert
 from ._bundle_dir import INDEX_FILE, read_directory, write_directory, write_error
 from ._gc import pauses_collector
-from ._json import EncodedJSON, JSONRejected, dumps_canonical, loads_strict
+from ._json import (
+    EncodedJSON,
+    JSONRejected,
+    canonical_parts,
+    encode_ahead,
+    loads_strict,
+)
 from ._json_stream import load_strict
 from .errors import BundleError
 from .models import Bundle, Flow, ItemKind
@@ -49,6 +55,7 @@ __all__ = [
     "Layout",
     "bundle_schema",
     "check_bundle",
+    "check_flow",
     "dump_bundle",
     "encode_flow",
     "load_bundle",
@@ -99,6 +106,15 @@ def _validator(version: int) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(_schema(version))
 
 
+@cache
+def _flow_validator(version: int) -> jsonschema.Draft202012Validator:
+    """The schema's flow definition on its own, to check flows one at a time."""
+    schema = _schema(version)
+    return jsonschema.Draft202012Validator(
+        {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/flow"}
+    )
+
+
 # -- loading ------------------------------------------------------------------------------
 
 
@@ -128,18 +144,28 @@ def load_bundle(source: str | os.PathLike[str] | bytes) -> Bundle:
         raise (exc if exc.file or not exc.location else exc.in_file(str(path))) from None
 
 
-def check_bundle(bundle: Bundle, known_references: Mapping[str, References] | None = None) -> None:
+def check_bundle(
+    bundle: Bundle,
+    known_references: Mapping[str, References] | None = None,
+    checked_flows: Collection[str] = (),
+) -> None:
     """Raise :class:`BundleError` unless ``bundle`` would load back as it is.
 
     Exports run this before writing, so that a file ziggy-migrate writes is always one it
     can read (a server can hold what a bundle cannot: duplicate names, deep graphs...).
     ``known_references`` passes on what an export found walking each flow (see
-    ``dangling_references``), so that no graph is walked twice.
+    ``dangling_references``), so that no graph is walked twice. ``checked_flows`` holds
+    the UUIDs of flows already checked against the schema by ``encode_flow(check=True)``
+    as they arrived; when that is all of them, only the rest of the document is.
     """
     # In memory, without a round trip through text: the schema sees the document the file
     # would hold, the meaning checks bound graph depth; NaN and invalid text are refused
     # when the text is made (dump_bundle), before anything is written.
-    _validate_schema(_canonical_document(bundle))
+    document = _canonical_document(bundle)
+    if checked_flows and all(flow.uuid in checked_flows for flow in bundle.flows):
+        # the same definition, applied to each flow on its own (the list has no other rule)
+        document["flows"] = []
+    _validate_schema(document)
     _check_meaning(bundle, known_references)
 
 
@@ -260,18 +286,27 @@ def _upgrade(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validate_schema(document: dict[str, Any]) -> None:
+    found = _schema_error(_validator(CURRENT_SCHEMA_VERSION), document)
+    if found is not None:
+        message, path = found
+        raise BundleError(_describe_item(document, path) + message, location=_json_path(path))
+
+
+def _schema_error(
+    validator: jsonschema.Draft202012Validator, instance: Any
+) -> tuple[str, list[str | int]] | None:
+    """The most relevant schema error in ``instance`` (message and path), or None."""
     try:
-        error = best_match(_validator(CURRENT_SCHEMA_VERSION).iter_errors(document))
+        error = best_match(validator.iter_errors(instance))
     except RecursionError:
         raise BundleError("JSON nested too deeply to be a bundle") from None
     if error is None:
-        return
-    location = _json_path(error.absolute_path)
+        return None
     message = error.message
     if len(message) > 200:  # the message quotes the value: say the rule instead
         rule = _RULE_MESSAGES.get(str(error.validator), "breaks the schema rule {}")
         message = "the value " + rule.format(json.dumps(error.validator_value)[:80])
-    raise BundleError(_describe_item(document, error.absolute_path) + message, location=location)
+    return message, list(error.absolute_path)
 
 
 def _json_path(parts: Iterable[str | int]) -> str:
@@ -343,25 +378,50 @@ def _canonical_document(bundle: Bundle) -> dict[str, Any]:
     return document
 
 
-def encode_flow(flow: Flow) -> EncodedJSON:
+_FLOW_INDENT = "    "
+"""How deep a bundle file holds each flow: in the top object's ``flows`` list."""
+
+
+def encode_flow(flow: Flow, *, check: bool = False) -> EncodedJSON:
     """The canonical text of one flow, as a bundle file holds it, made ahead of saving.
 
     An export calls this as each flow arrives (see :class:`EncodedJSON`) and hands the
     texts to :func:`save_bundle`, which writes them instead of encoding those flows again.
-    Raises :class:`BundleError` for what JSON cannot hold.
+    With ``check``, the flow is first checked against the schema's flow definition, which
+    ``check_bundle(checked_flows=...)`` then skips: the export does that work while later
+    flows are on the wire instead of after the last one. Raises :class:`BundleError` for
+    what breaks the schema (naming the field) or what JSON cannot hold.
     """
+    document = _convert.unstructure(flow)
+    if check:
+        _check_flow_document(document)
     try:
-        return EncodedJSON(dumps_canonical(_convert.unstructure(flow))[:-1])
+        return encode_ahead(document, _FLOW_INDENT)
     except (ValueError, TypeError) as exc:  # NaN, or a value JSON cannot hold
         raise BundleError(f"cannot be written as JSON: {exc}") from None
 
 
-def _dump(bundle: Bundle, encoded_flows: Mapping[str, EncodedJSON]) -> str:
+def check_flow(flow: Flow) -> None:
+    """Check one flow against the schema's flow definition, as :func:`check_bundle`
+    would (which ``checked_flows`` then spares); :class:`BundleError` names the field."""
+    _check_flow_document(_convert.unstructure(flow))
+
+
+def _check_flow_document(document: dict[str, Any]) -> None:
+    found = _schema_error(_flow_validator(CURRENT_SCHEMA_VERSION), document)
+    if found is not None:
+        message, path = found
+        field = _json_path(path).removeprefix("$").removeprefix(".")
+        raise BundleError(f"{field}: {message}" if field else message, location="")
+
+
+def _dump(bundle: Bundle, encoded_flows: Mapping[str, EncodedJSON]) -> list[str]:
+    """The canonical text of ``bundle`` in pieces (see ``canonical_parts``)."""
     document = _canonical_document(bundle)
     if encoded_flows:
         document["flows"] = [encoded_flows.get(flow["uuid"], flow) for flow in document["flows"]]
     try:
-        return dumps_canonical(document)
+        return canonical_parts(document)
     except (ValueError, TypeError) as exc:  # NaN, or a value JSON cannot hold
         raise BundleError(f"cannot be written as JSON: {exc}") from None
 
@@ -369,7 +429,7 @@ def _dump(bundle: Bundle, encoded_flows: Mapping[str, EncodedJSON]) -> str:
 @pauses_collector
 def dump_bundle(bundle: Bundle) -> str:
     """The canonical JSON text of a bundle (what :func:`save_bundle` writes)."""
-    return _dump(bundle, {})
+    return "".join(_dump(bundle, {}))
 
 
 @pauses_collector
@@ -395,13 +455,18 @@ def save_bundle(
     return target
 
 
-def write_atomically(target: Path, text: str) -> None:
-    """Replace ``target`` with ``text`` in one rename; on any failure the old file stays."""
+def write_atomically(target: Path, text: str | Iterable[str]) -> None:
+    """Replace ``target`` with ``text`` in one rename; on any failure the old file stays.
+
+    ``text`` may come in pieces (a bundle's, from ``canonical_parts``): they are encoded
+    and written about a MiB at a time, so a large bundle's text is never in memory a
+    second time, joined, nor a third time, encoded. Bytes are written as they are: line
+    breaks stay ``\\n`` on every system.
+    """
     directory = target.parent if str(target.parent) else Path(".")
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed after
-            "w",
-            encoding="utf-8",
+            "wb",
             dir=directory,
             prefix=f".{target.name}.",
             suffix=".tmp",
@@ -413,7 +478,8 @@ def write_atomically(target: Path, text: str) -> None:
         raise BundleError(f"cannot write in {directory}: {exc.strerror}", location="") from None
     try:
         with handle:
-            handle.write(text)
+            for chunk in _utf8_chunks([text] if isinstance(text, str) else text):
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(handle.name, _mode_for(target))
@@ -424,6 +490,24 @@ def write_atomically(target: Path, text: str) -> None:
         if error is None:
             raise
         raise error from None
+
+
+_WRITE_CHUNK = 1 << 20
+
+
+def _utf8_chunks(parts: Iterable[str]) -> Iterator[bytes]:
+    """The UTF-8 bytes of the joined ``parts``, in chunks of about ``_WRITE_CHUNK``."""
+    batch: list[str] = []
+    size = 0
+    for part in parts:
+        batch.append(part)
+        size += len(part)
+        if size >= _WRITE_CHUNK:
+            yield "".join(batch).encode("utf-8")
+            batch.clear()
+            size = 0
+    if batch:
+        yield "".join(batch).encode("utf-8")
 
 
 def _mode_for(target: Path) -> int:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,9 @@ import attrs
 from ._gc import pauses_collector
 from ._json import EncodedJSON
 from ._version import __version__
-from .bundle import Layout, check_bundle, encode_flow, save_bundle
+from .bundle import Layout, check_bundle, check_flow, encode_flow, save_bundle
 from .client import ZiggyClient
-from .errors import ExposedCredentialError, SelectionError
+from .errors import BundleError, ExposedCredentialError, SelectionError
 from .exposure import find_inline_credentials
 from .models import (
     Bundle,
@@ -39,7 +40,7 @@ from .models import (
     UnresolvedReference,
     Variable,
 )
-from .references import GraphTooDeepError, References, find_secret_names, walk_flow
+from .references import References, find_secret_names, walk_flow
 
 __all__ = ["ExportResult", "ProgressCallback", "export_flows", "preview_selection"]
 
@@ -98,12 +99,14 @@ def export_flows(
     warnings: list[str] = []
 
     with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
-        # The other kinds are listed while the flows are selected and fetched.
+        # The flows are listed first, as everything waits for them; the other kinds are
+        # listed meanwhile, and while the flows are fetched.
+        listed_flows = pool.submit(client.list_flows)
         listed_connections = pool.submit(client.list_connections)
         listed_secrets = pool.submit(client.list_secrets)
         listed_structures = pool.submit(client.list_structures)
         listed_variables = pool.submit(client.list_variables)
-        summaries = client.list_flows()
+        summaries = listed_flows.result()
         selected = _select(summaries, wanted_ids, wanted_tags, warnings)
         known_flow_uuids = {summary.uuid for summary in summaries}
         # Saving to one file: each flow's text is made as it arrives, while other requests
@@ -153,7 +156,7 @@ def export_flows(
         unresolved_references=tuple(closure.unresolved),
     )
     _refuse_duplicate_names(bundle)
-    check_bundle(bundle, references)
+    check_bundle(bundle, references, checked_flows=fetched.keys())
     for warning in warnings:
         logger.warning("%s", warning)
     saved = (
@@ -238,10 +241,12 @@ def _fetch_closure(
     """Fetch the selected flows and, wave by wave, every subflow they call.
 
     Returns the flows, the references found in each (walked once per flow) and, with
-    ``encode``, each flow's canonical text. The workers only fetch; this thread walks and
-    encodes each flow as it arrives, while the later ones are still on the wire. (Doing
-    that in the workers measured about 7% slower in the benchmark, most likely because
-    sixteen threads taking turns at the same CPU work run it on colder caches.)
+    ``encode``, each flow's canonical text. Every flow is also checked against the
+    bundle schema here, so ``check_bundle`` need not check them again. The workers only
+    fetch; this thread does that work on each flow as it arrives, while the later ones
+    are still on the wire. (Doing it in the workers measured about 7% slower in the
+    benchmark, most likely because sixteen threads taking turns at the same CPU work
+    run it on colder caches.)
     """
     fetched: dict[str, FetchedFlow] = {}
     references: dict[str, References] = {}
@@ -253,8 +258,11 @@ def _fetch_closure(
             uuid = flow.flow.uuid
             fetched[uuid] = flow
             references[uuid] = _references_of(flow.flow)
-            if encode:
-                encoded[uuid] = encode_flow(flow.flow)
+            with _exporting(flow.flow):
+                if encode:
+                    encoded[uuid] = encode_flow(flow.flow, check=True)
+                else:
+                    check_flow(flow.flow)
             if progress is not None:
                 progress(len(fetched), total, f"flow {flow.flow.name}")
         called = {uuid for uuid in wave for uuid in references[uuid].flow_uuids}
@@ -266,12 +274,24 @@ def _fetch_closure(
 def _references_of(flow: Flow) -> References:
     """``walk_flow``, with the flow named in the error (``check_bundle`` then need not
     walk the graph again)."""
-    try:
+    with _exporting(flow):
         return walk_flow(flow)
-    except GraphTooDeepError as exc:
-        raise GraphTooDeepError(
-            f"flow {flow.name!r} ({flow.uuid}) cannot be exported: {exc.reason}"
-        ) from None
+
+
+@contextmanager
+def _exporting(flow: Flow) -> Iterator[None]:
+    """Name the flow in a :class:`BundleError` raised about it: the user finds it on the
+    server by name and UUID (the file, never written, has no place to point at)."""
+    try:
+        yield
+    except BundleError as exc:
+        error = type(exc).__new__(type(exc))
+        BundleError.__init__(
+            error,
+            f"flow {flow.name[:80]!r} ({flow.uuid}) cannot be exported: {exc.reason}",
+            location="",
+        )
+        raise error from None
 
 
 class _Closure:

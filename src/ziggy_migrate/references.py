@@ -122,10 +122,14 @@ def _walk(key: Any, current: Any, depth: int, found: dict[ItemKind, set[str]]) -
         for entry_key, value in current.items():
             kind = type(value)
             if kind is str:
-                if "secrets." in value or (
-                    isinstance(entry_key, str) and entry_key[-4:].lower() == "uuid"
-                ):
+                if "secrets." in value:
                     _text(entry_key, value, found)
+                else:
+                    uuid_key = _UUID_KEYS.get(entry_key)
+                    if uuid_key is None:
+                        uuid_key = _remember_key(entry_key)
+                    if uuid_key:
+                        _text(entry_key, value, found)
             elif kind is dict or kind is list:
                 _walk(entry_key, value, depth + 1, found)
             elif isinstance(value, str):
@@ -145,6 +149,19 @@ def _walk(key: Any, current: Any, depth: int, found: dict[ItemKind, set[str]]) -
                 _text(key, value, found)
             elif isinstance(value, (dict, list)):
                 _walk(key, value, depth + 1, found)
+
+
+_UUID_KEYS: dict[Any, bool] = {}
+"""Whether a key ends in "uuid" (any case), by key: graphs repeat a few keys thousands of
+times, and a lookup is cheaper than slicing and lowering each time."""
+_UUID_KEYS_LIMIT = 4096
+
+
+def _remember_key(key: Any) -> bool:
+    ends_in_uuid = isinstance(key, str) and key[-4:].lower() == "uuid"
+    if len(_UUID_KEYS) < _UUID_KEYS_LIMIT:
+        _UUID_KEYS[key] = ends_in_uuid
+    return ends_in_uuid
 
 
 def _text(key: Any, value: str, found: dict[ItemKind, set[str]]) -> None:

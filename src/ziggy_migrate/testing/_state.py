@@ -19,7 +19,7 @@ import re
 import threading
 import time
 import uuid as uuidlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -371,25 +371,26 @@ def _detach(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _strings_in(value: Any) -> Iterator[str]:
-    """Every string value anywhere inside a JSON value (dict keys are not values)."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-
-
 def _text_of(values: Iterable[Any]) -> str:
-    """All strings of some JSON values in one blob, so a reference is one substring test.
+    """All string values anywhere inside some JSON values (dict keys are not values) in
+    one blob, so a reference is one substring test.
 
     NUL never occurs in a uuid or an identifier, so no match can straddle two strings.
+    One loop over a stack with exact type tests: the store holds plain JSON (every row
+    went through a JSON round trip), and this runs on every flow written.
     """
-    return "\x00".join(text for value in values for text in _strings_in(value))
+    strings: list[str] = []
+    pending = list(values)
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str:
+            strings.append(item)
+        elif kind is dict:
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+    return "\x00".join(strings)
 
 
 def _by_name(entities: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -519,6 +520,8 @@ class Store:
             row = self._row(kind, uuid)
             row.update(fields)
             row["updatedAt"] = self._clock.stamp()
+            if kind is FLOW and "nodes" in fields:
+                self._mentions(row)
 
     def delete(self, kind: Kind, uuid: str) -> None:
         with self._lock:
@@ -699,6 +702,8 @@ class Store:
         self._tables[kind.table][key] = row
         if not _UUID_TOKEN.fullmatch(key):
             self._plain_keys[kind.table].add(key)
+        if kind is FLOW:
+            self._mentions(row)
         return row
 
     def _row(self, kind: Kind, uuid: str) -> dict[str, Any]:
@@ -713,9 +718,10 @@ class Store:
     def _mentions(self, flow: Mapping[str, Any]) -> tuple[str, frozenset[str], frozenset[str]]:
         """A flow's strings in one blob, with the secret names and uuid tokens in them.
 
-        Remembered per flow until its nodes are replaced (the store never changes them in
-        place): every ``GET /api/flow/{uuid}`` needs them, and walking the graph each time
-        made the emulator, not the client, the slow side of a benchmark.
+        Worked out when a flow's nodes are written, as a database keeps its relation
+        tables, and remembered until they are replaced (the store never changes them in
+        place): every ``GET /api/flow/{uuid}`` needs them, and walking the graph on the
+        first read made the emulator, not the client, the slow side of a benchmark.
         """
         nodes = flow.get("nodes")
         cached = self._mentions_cache.get(str(flow["uuid"]))
@@ -727,9 +733,13 @@ class Store:
         self._mentions_cache[str(flow["uuid"])] = (nodes, text, names, tokens)
         return text, names, tokens
 
-    def _present(self, kind: Kind, row: dict[str, Any]) -> dict[str, Any]:
-        """A copy of a row as the API shows it (secret values hidden when configured)."""
-        shown = copy.deepcopy(row)
+    def _present(self, kind: Kind, row: dict[str, Any], *, deep: bool = True) -> dict[str, Any]:
+        """A copy of a row as the API shows it (secret values hidden when configured).
+
+        ``deep=False`` copies the row's fields only: enough for an answer that is encoded
+        and sent, as the store never changes a nested value in place.
+        """
+        shown = copy.deepcopy(row) if deep else dict(row)
         if kind is SECRET and not self.return_secret_values:
             shown["devValue"] = None
             shown["prodValue"] = None
@@ -748,13 +758,13 @@ class Store:
         for kind in (CONNECTION, SECRET, STRUCTURE, VARIABLE):
             table = self._tables[kind.table]
             if kind is SECRET:
-                rows = [row for row in table.values() if row["name"] in names]
+                rows = [row for row in table.values() if row["name"] in names] if names else []
             else:
                 # uuid-shaped keys by lookup; any other key (seeded by hand) by substring
                 rows = [table[token] for token in tokens if token in table]
                 rows += [table[key] for key in self._plain_keys[kind.table] if key in text]
             live = [row for row in rows if not row.get("isDeleted")]
-            related[kind.table] = [self._present(kind, row) for row in _by_name(live)]
+            related[kind.table] = [self._present(kind, row, deep=False) for row in _by_name(live)]
         return related
 
 

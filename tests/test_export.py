@@ -17,6 +17,7 @@ from ziggy_migrate import (
     save_bundle,
 )
 from ziggy_migrate.models import Bundle
+from ziggy_migrate.references import MAX_GRAPH_DEPTH
 from ziggy_migrate.testing import ZiggyEmulator
 
 from .samples import HUBSPOT_KEY_VALUE, PG_PASSWORD_VALUE, DevServer, client_for
@@ -178,6 +179,21 @@ def test_a_flow_the_bundle_format_cannot_hold_is_refused_by_name(
     assert message.startswith(f"flow {broken['name'][:80]!r} ({broken['uuid']}) cannot be exported")
     assert message.endswith(expected)
     assert "\n" not in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_flow_graph_too_deep_to_write_back_is_refused_by_name(tmp_path: Path) -> None:
+    deep: object = {"leaf": True}
+    for _ in range(MAX_GRAPH_DEPTH + 5):
+        deep = {"data": deep}
+    with ZiggyEmulator() as ziggy:
+        flow = ziggy.add_flow("Deep", nodes=[deep])  # type: ignore[list-item]
+        with client_for(ziggy) as client, pytest.raises(BundleError) as caught:
+            export_flows(client, path=tmp_path / "bundle.json")
+    assert str(caught.value) == (
+        f"flow 'Deep' ({flow['uuid']}) cannot be exported: "
+        f"the flow graph nests more than {MAX_GRAPH_DEPTH} levels"
+    )
     assert list(tmp_path.iterdir()) == []
 
 

@@ -242,7 +242,7 @@ def _fetch_closure(
 
     Returns the flows, the references found in each (walked once per flow) and, with
     ``encode``, each flow's canonical text. Every flow is also checked against the
-    bundle schema here, so ``check_bundle`` need not check them again. The workers only
+    bundle schema here, so ``check_bundle`` need not walk or check them again. The workers only
     fetch; this thread does that work on each flow as it arrives, while the later ones
     are still on the wire. (Doing it in the workers measured about 7% slower in the
     benchmark, most likely because sixteen threads taking turns at the same CPU work
@@ -257,8 +257,8 @@ def _fetch_closure(
         for flow in pool.map(client.get_flow, wave):
             uuid = flow.flow.uuid
             fetched[uuid] = flow
-            references[uuid] = _references_of(flow.flow)
             with _exporting(flow.flow):
+                references[uuid] = walk_flow(flow.flow)
                 if encode:
                     encoded[uuid] = encode_flow(flow.flow, check=True)
                 else:
@@ -271,17 +271,11 @@ def _fetch_closure(
     return fetched, references, encoded
 
 
-def _references_of(flow: Flow) -> References:
-    """``walk_flow``, with the flow named in the error (``check_bundle`` then need not
-    walk the graph again)."""
-    with _exporting(flow):
-        return walk_flow(flow)
-
-
 @contextmanager
 def _exporting(flow: Flow) -> Iterator[None]:
-    """Name the flow in a :class:`BundleError` raised about it: the user finds it on the
-    server by name and UUID (the file, never written, has no place to point at)."""
+    """Name the flow in a :class:`BundleError` raised about it (a graph too deep, a field
+    the schema refuses): the user finds it on the server by name and UUID, and the file,
+    never written, has no place to point at."""
     try:
         yield
     except BundleError as exc:

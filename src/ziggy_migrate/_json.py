@@ -147,9 +147,9 @@ class EncodedJSON(str):
         return made
 
     def at(self, indent: str) -> str:
-        """The text as it reads at depth ``indent``."""
+        """The text as it reads at depth ``indent`` (itself, not a copy, at its own)."""
         if indent == self.indent:
-            return str(self)
+            return self
         return self.replace("\n" + self.indent, "\n" + indent)
 
 

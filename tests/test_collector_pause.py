@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +47,75 @@ def test_the_collector_comes_back_when_the_operation_fails() -> None:
     with pytest.raises(RuntimeError), collector_paused():
         raise RuntimeError("boom")
     assert gc.isenabled()
+
+
+@contextmanager
+def _collections() -> Iterator[list[int]]:
+    """The generations the collector examines inside the block."""
+    examined: list[int] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            examined.append(info["generation"])
+
+    gc.callbacks.append(note)
+    try:
+        yield examined
+    finally:
+        gc.callbacks.remove(note)
+
+
+def _graph(nodes: int) -> list[dict[str, Any]]:
+    return [{"id": str(i), "data": {"tags": [i, [i]]}} for i in range(nodes)]
+
+
+def test_what_a_pause_made_joins_the_oldest_generation_without_a_collection() -> None:
+    gc.collect()
+    with _collections() as examined:
+        with collector_paused():
+            kept = _graph(20_000)  # far past the youngest generation's threshold of 700
+        assert gc.get_count() == (0, 0, 0)
+        _graph(100)
+    assert examined == []
+    assert any(item is kept for item in gc.get_objects(generation=2))
+
+
+def test_without_the_move_the_first_allocation_after_a_pause_walks_it_all() -> None:
+    """What the move saves: the collection the paused allocations would trigger."""
+    gc.collect()
+    with _collections() as examined:
+        gc.disable()
+        kept = _graph(20_000)
+        gc.enable()
+        _graph(1)
+    assert examined[:1] == [0]
+    assert kept
+
+
+def test_cycles_made_during_a_pause_are_still_freed_by_a_full_collection() -> None:
+    class Node:
+        partner: object = None
+
+    with collector_paused():
+        first, second = Node(), Node()
+        first.partner, second.partner = second, first
+        alive = weakref.ref(first)
+        del first, second
+    assert alive() is not None  # a cycle: reference counting alone cannot free it
+    gc.collect()
+    assert alive() is None
+
+
+def test_objects_the_application_froze_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with collector_paused():
+            _graph(1_000)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_export_load_and_import_run_paused_and_restore_the_collector(

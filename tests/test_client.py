@@ -10,6 +10,7 @@ whole file stays fast.
 from __future__ import annotations
 
 import gzip
+import http.client
 import http.server
 import json
 import logging
@@ -214,6 +215,77 @@ def test_answers_are_asked_for_compressed_and_read_decompressed() -> None:
         finally:
             server.shutdown()
     assert [(flow.uuid, flow.name) for flow in flows] == [("f1", "Orders")]
+
+
+class _ForwardProxy(http.server.BaseHTTPRequestHandler):
+    """A plain HTTP forward proxy: it takes requests for absolute URLs, notes them and
+    passes them on, as a company proxy named in HTTP_PROXY does."""
+
+    seen: list[str]
+
+    def _forward(self) -> None:
+        self.seen.append(f"{self.command} {self.path}")
+        target = urllib3.util.parse_url(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        upstream = http.client.HTTPConnection(target.host or "", target.port, timeout=10)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
+        upstream.request(self.command, target.request_uri, body=body or None, headers=headers)
+        answer = upstream.getresponse()
+        payload = answer.read()
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        upstream.close()
+
+    do_GET = do_POST = do_PUT = _forward
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_a_proxy_from_the_environment_carries_every_request(
+    emulator: ZiggyEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator.add_flow("Orders")
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    seen: list[str] = []
+    handler: type[_ForwardProxy] = type("Proxy", (_ForwardProxy,), {"seen": seen})
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as proxy:
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_port}")
+        try:
+            with connect(emulator) as client:
+                flows = client.list_flows()
+                fetched = client.get_flow(flows[0].uuid)
+        finally:
+            proxy.shutdown()
+    assert fetched.flow.name == "Orders"
+    origin = f"{emulator.url}:{emulator.port}"
+    assert [line.partition("?")[0] for line in seen] == [
+        f"POST {origin}/api/auth/login",
+        f"GET {origin}/api/flow",
+        f"GET {origin}/api/flow/{flows[0].uuid}",
+    ]
+
+
+def test_without_a_proxy_requests_go_straight_to_the_server(
+    emulator: ZiggyEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NO_PROXY wins over HTTP_PROXY, as in requests: nothing listens where the proxy
+    would be, so a request sent there would fail."""
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with connect(emulator) as client:
+        assert client.list_flows() == []
+    assert [(r.method, r.path) for r in emulator.requests] == [
+        ("POST", "/api/auth/login"),
+        ("GET", "/api/flow"),
+    ]
 
 
 @pytest.fixture
@@ -922,8 +994,9 @@ def test_retry_policy_pause() -> None:
     [
         FaultPlan(drop_before_rate=0.35, methods=frozenset({"GET", "PUT"}), seed=7),
         FaultPlan(drop_after_rate=0.35, methods=frozenset({"GET", "PUT"}), seed=7),
+        FaultPlan(cut_short_rate=0.35, methods=frozenset({"GET", "PUT"}), seed=7),
     ],
-    ids=["drop_before", "drop_after"],
+    ids=["drop_before", "drop_after", "cut_short"],
 )
 def test_gets_and_puts_survive_dropped_connections(faults: FaultPlan) -> None:
     with ZiggyEmulator(faults=faults) as ziggy, connect(ziggy) as flaky:
@@ -938,7 +1011,48 @@ def test_gets_and_puts_survive_dropped_connections(faults: FaultPlan) -> None:
         assert flaky.retries == fault_count(ziggy)
 
 
+def test_an_answer_cut_short_is_read_again_not_half_used() -> None:
+    """A flow's answer broken off halfway (the head arrived, then the connection reset)
+    is asked for again; the flow returned is the whole one."""
+    faults = FaultPlan(cut_short_rate=0.5, methods=frozenset({"GET"}), seed=3)
+    with ZiggyEmulator(faults=faults) as ziggy, connect(ziggy) as flaky:
+        nodes = [{"id": str(i), "data": {"label": "x" * 200}} for i in range(40)]
+        uuids = [ziggy.add_flow(f"f{i}", nodes=nodes)["uuid"] for i in range(6)]
+        fetched = [flaky.get_flow(uuid) for uuid in uuids]
+        cut = [r for r in ziggy.requests if r.fault == "cut_short"]
+    assert [item.flow.nodes for item in fetched] == [nodes] * 6
+    assert cut
+    assert flaky.retries == len(cut)
+
+
+def test_answers_always_cut_short_end_in_one_line_that_says_where_to_look() -> None:
+    faults = FaultPlan(cut_short_rate=1.0, methods=frozenset({"GET"}))
+    policy = RetryPolicy(attempts=3, backoff=0.0)
+    with ZiggyEmulator(faults=faults) as ziggy, connect(ziggy, retry=policy) as flaky:
+        flow = ziggy.add_flow("Orders")
+        with pytest.raises(ServerUnreachableError) as caught:
+            flaky.get_flow(flow["uuid"])
+        attempts = ziggy.request_count("GET", "/api/flow/")
+    assert attempts == 3
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"kept breaking off its answer to GET /api/flow/{flow['uuid']}" in message
+    assert "proxy or load balancer" in message
+
+
 POST_DROPPED_AFTER = FaultPlan(drop_after_rate=1.0, methods=frozenset({"POST"}))
+POST_CUT_SHORT = FaultPlan(cut_short_rate=1.0, methods=frozenset({"POST"}))
+
+
+def test_create_whose_answer_is_cut_short_creates_exactly_one() -> None:
+    """The server created the connection, but its answer (with the new UUID) broke off:
+    the client finds it by name instead of creating a second one."""
+    with ZiggyEmulator(faults=POST_CUT_SHORT) as ziggy, connect(ziggy) as flaky:
+        created = flaky.create_connection(Connection(uuid="", name="Warehouse", type="Postgres"))
+        rows = ziggy.snapshot()["connections"]
+        faulted = [r.fault for r in ziggy.requests if r.fault]
+    assert [(row["uuid"], row["name"]) for row in rows] == [(created.uuid, "Warehouse")]
+    assert faulted == ["cut_short"]
 
 
 def test_create_flow_under_drop_after_creates_exactly_one() -> None:

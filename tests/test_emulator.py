@@ -739,6 +739,28 @@ def test_drop_after_applies_then_closes(emulator: ZiggyEmulator, api: Api) -> No
     assert names(api.get("/api/connection").json()) == ["pg"]
 
 
+def test_cut_short_applies_then_breaks_off_the_answer(emulator: ZiggyEmulator, api: Api) -> None:
+    emulator.faults = FaultPlan(cut_short_rate=1.0)
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):  # head came, body broke
+        api.call("POST", "/api/connection", json={"name": "pg", "type": "Postgres"})
+    assert names(emulator.snapshot()["connections"]) == ["pg"]
+    assert emulator.requests[-1].fault == "cut_short"
+    assert emulator.requests[-1].status == 201
+    emulator.faults = None
+    assert names(api.get("/api/connection").json()) == ["pg"]
+
+
+def test_cut_short_drops_an_answer_without_a_body(emulator: ZiggyEmulator, api: Api) -> None:
+    """Half of nothing is nothing: the connection closes before any answer."""
+    emulator.add_variable("region")
+    uuid = emulator.snapshot()["variables"][0]["uuid"]
+    emulator.faults = FaultPlan(cut_short_rate=1.0)
+    with pytest.raises(requests.ConnectionError) as caught:
+        api.call("DELETE", f"/api/variable/{uuid}")
+    assert not isinstance(caught.value, requests.exceptions.ChunkedEncodingError)
+    assert emulator.snapshot()["variables"] == []
+
+
 def test_exempt_paths_cover_subpaths(emulator: ZiggyEmulator, api: Api) -> None:
     emulator.add_secret("S")
     emulator.faults = FaultPlan(error_rate=1.0, exempt_paths=("/api/secret",))

@@ -138,13 +138,14 @@ def test_faulty_network_ends_like_a_fault_free_run(reference_state: dict[str, An
         drop_before_rate=0.025,
         drop_after_rate=0.025,
         rate_limit_rate=0.02,
+        cut_short_rate=0.02,
         retry_after=0,
     )
     with ZiggyEmulator(faults=faults, seed=11) as flaky, client_for(flaky) as client:
         report = import_bundle(client, big_bundle(300), mode="overwrite")
         state = flaky.snapshot()
         injected = {r.fault for r in flaky.requests if r.fault}
-    assert injected == {"500", "503", "429", "drop_before", "drop_after"}
+    assert injected == {"500", "503", "429", "drop_before", "drop_after", "cut_short"}
     assert report.ok, [i.error for i in report.failed][:3]
     assert all(item.is_processed for item in report.items)
     assert len(report.items) == 360

@@ -30,7 +30,7 @@ import threading
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -74,13 +74,20 @@ class FaultPlan:
     drop_before_rate: float = 0.0
     drop_after_rate: float = 0.0
     rate_limit_rate: float = 0.0
+    cut_short_rate: float = 0.0
     retry_after: int = 1
     methods: frozenset[str] = _FAULT_METHODS
     exempt_paths: tuple[str, ...] = ("/api/auth/login", "/api/auth/refresh-token", "/api/health")
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        rates = (self.error_rate, self.drop_before_rate, self.drop_after_rate, self.rate_limit_rate)
+        rates = (
+            self.error_rate,
+            self.drop_before_rate,
+            self.drop_after_rate,
+            self.rate_limit_rate,
+            self.cut_short_rate,
+        )
         if any(not 0.0 <= rate <= 1.0 for rate in rates):
             raise ValueError("every fault rate must be between 0 and 1")
         if sum(rates) > 1.0 + 1e-9:
@@ -104,9 +111,10 @@ class FaultPlan:
 class RecordedRequest:
     """One request as the emulator saw it.
 
-    ``status`` is the status answered, or, for ``drop_after``, the status the applied
-    request would have answered; it is 0 for ``drop_before`` (nothing was applied).
-    ``fault`` is ``"500"``, ``"503"``, ``"429"``, ``"drop_before"``, ``"drop_after"`` or None.
+    ``status`` is the status answered, or, for ``drop_after`` and ``cut_short``, the
+    status the applied request answered or would have; it is 0 for ``drop_before``
+    (nothing was applied). ``fault`` is ``"500"``, ``"503"``, ``"429"``,
+    ``"drop_before"``, ``"drop_after"``, ``"cut_short"`` or None.
     """
 
     method: str
@@ -139,6 +147,7 @@ class _FaultDice:
                 ("error", plan.error_rate),
                 ("drop_before", plan.drop_before_rate),
                 ("drop_after", plan.drop_after_rate),
+                ("cut_short", plan.cut_short_rate),  # last: older seeds replay unchanged
             )
             edge = 0.0
             for fault, rate in bands:
@@ -265,6 +274,7 @@ class _Reply:
     body: bytes = b""
     content_type: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    cut_short: bool = False  # send half the body, then close (FaultPlan.cut_short_rate)
 
 
 def _json(status: int, payload: Any) -> _Reply:
@@ -648,6 +658,22 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, reply: _Reply) -> None:
+        if reply.cut_short:
+            self._send_cut_short(reply)
+            return
+        self._send_head(reply)
+        self.wfile.write(reply.body)
+
+    def _send_cut_short(self, reply: _Reply) -> None:
+        """The head and half the body promised by Content-Length, then a closed
+        connection: the client has a status and must notice the answer is incomplete."""
+        self._send_head(reply)
+        with contextlib.suppress(OSError):
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            self.wfile.flush()
+        self._drop()
+
+    def _send_head(self, reply: _Reply) -> None:
         self.send_response(reply.status)
         self.send_header("X-Powered-By", "Express")
         for name, value in reply.headers:
@@ -656,7 +682,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        self.wfile.write(reply.body)
 
     def _drop(self) -> None:
         """Close without a byte of answer: the client sees a real dropped connection."""
@@ -1032,8 +1057,10 @@ class ZiggyEmulator:
             reply = _fault_reply(fault, dice.plan.retry_after)
             return reply, reply.status
         reply = _dispatch(self._backend, incoming, self.token_lifetime)
-        if fault == "drop_after":
+        if fault == "drop_after" or (fault == "cut_short" and not reply.body):
             return None, reply.status
+        if fault == "cut_short":
+            return replace(reply, cut_short=True), reply.status
         return reply, reply.status
 
 

@@ -218,6 +218,21 @@ def test_dump_sorts_items_by_name_then_uuid(sample: Bundle) -> None:
     ]
 
 
+def test_flow_texts_made_ahead_are_written_in_the_files_order(
+    sample: Bundle, tmp_path: Path
+) -> None:
+    """An export hands save_bundle texts made as flows arrived (all, or some when others
+    came later): the file is the same text dump_bundle makes, flows in name order."""
+    twins = (Flow(uuid="b-uuid", name="Same"), Flow(uuid="a-uuid", name="Same"))
+    bundle = attrs.evolve(sample, flows=(*sample.flows[::-1], *twins))
+    expected = dump_bundle(bundle)
+    every = {flow.uuid: bundle_module.encode_flow(flow) for flow in bundle.flows}
+    some = {uuid: text for uuid, text in every.items() if uuid != "a-uuid"}
+    for made in (every, some):
+        path = save_bundle(bundle, tmp_path / "b.json", _encoded_flows=made)
+        assert path.read_text("utf-8") == expected
+
+
 def test_dump_sorts_unresolved_references(sample: Bundle) -> None:
     refs = (
         UnresolvedReference(item_uuid="b", kind=ItemKind.SECRET, reference="X"),

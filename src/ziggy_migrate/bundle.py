@@ -32,6 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+import attrs
 import jsonschema
 from jsonschema.exceptions import best_match
 
@@ -161,11 +162,10 @@ def check_bundle(
     # In memory, without a round trip through text: the schema sees the document the file
     # would hold, the meaning checks bound graph depth; NaN and invalid text are refused
     # when the text is made (dump_bundle), before anything is written.
-    document = _canonical_document(bundle)
-    if checked_flows and all(flow.uuid in checked_flows for flow in bundle.flows):
-        # the same definition, applied to each flow on its own (the list has no other rule)
-        document["flows"] = []
-    _validate_schema(document)
+    all_checked = bool(checked_flows) and all(flow.uuid in checked_flows for flow in bundle.flows)
+    # when all flows are checked (against the same definition, each on its own: the list
+    # has no other rule), the rest is checked without making the flows' documents again
+    _validate_schema(_canonical_document(bundle, with_flows=not all_checked))
     _check_meaning(bundle, known_references)
 
 
@@ -368,8 +368,12 @@ def _check_unique(items: Sequence[Any], plural: str) -> None:
 # -- saving -------------------------------------------------------------------------------
 
 
-def _canonical_document(bundle: Bundle) -> dict[str, Any]:
-    document: dict[str, Any] = _convert.unstructure(bundle)
+def _canonical_document(bundle: Bundle, *, with_flows: bool = True) -> dict[str, Any]:
+    """The bundle as the file holds it, in memory (``with_flows=False``: an empty list
+    of flows, for a caller that has their documents or texts already)."""
+    document: dict[str, Any] = _convert.unstructure(
+        bundle if with_flows else attrs.evolve(bundle, flows=())
+    )
     for kind in ItemKind:
         document[kind.plural].sort(key=lambda item: (item["name"], item["uuid"]))
     document["unresolvedReferences"].sort(
@@ -417,13 +421,21 @@ def _check_flow_document(document: dict[str, Any]) -> None:
 
 def _dump(bundle: Bundle, encoded_flows: Mapping[str, EncodedJSON]) -> list[str]:
     """The canonical text of ``bundle`` in pieces (see ``canonical_parts``)."""
-    document = _canonical_document(bundle)
+    document = _canonical_document(bundle, with_flows=not encoded_flows)
     if encoded_flows:
-        document["flows"] = [encoded_flows.get(flow["uuid"], flow) for flow in document["flows"]]
+        document["flows"] = [
+            _encoded_or_document(flow, encoded_flows)
+            for flow in sorted(bundle.flows, key=lambda flow: (flow.name, flow.uuid))
+        ]
     try:
         return canonical_parts(document)
     except (ValueError, TypeError) as exc:  # NaN, or a value JSON cannot hold
         raise BundleError(f"cannot be written as JSON: {exc}") from None
+
+
+def _encoded_or_document(flow: Flow, encoded_flows: Mapping[str, EncodedJSON]) -> Any:
+    encoded = encoded_flows.get(flow.uuid)
+    return encoded if encoded is not None else _convert.unstructure(flow)
 
 
 @pauses_collector

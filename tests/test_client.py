@@ -9,6 +9,7 @@ whole file stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import http.server
@@ -37,6 +38,7 @@ from ziggy_migrate import (
     Flow,
     NotFoundError,
     RateLimitedError,
+    RequestTimeoutError,
     RetryPolicy,
     Secret,
     ServerError,
@@ -351,6 +353,70 @@ def test_verification_can_be_turned_off_and_says_so(
     ):
         assert [flow.name for flow in client.list_flows()] == ["Orders"]
     assert "TLS certificate verification is OFF" in caplog.text
+
+
+class _StallingServer:
+    """A server that logs anyone in, then answers every other request with ``begin``
+    (nothing, or a head and part of a body) and goes silent, holding the connection."""
+
+    def __init__(self, begin: bytes) -> None:
+        self._begin = begin
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.stalled = 0
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = self._listener.accept()
+                self._held.append(connection)
+                threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            reader = connection.makefile("rb")
+            while True:
+                request_line = reader.readline()
+                length = 0
+                while (line := reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                reader.read(length)
+                if b"/api/auth/login" not in request_line:
+                    self.stalled += 1
+                    connection.sendall(self._begin)
+                    return  # silent from here on; the connection stays open
+                body = b'{"token": "t0ken", "uuid": "u"}'
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n"
+                connection.sendall(head.encode() + body)
+
+    def close(self) -> None:
+        self._listener.close()
+        for connection in self._held:
+            connection.close()
+
+
+@pytest.mark.parametrize(
+    "begin",
+    [b"", b'HTTP/1.1 200 OK\r\nContent-Length: 4000\r\n\r\n[{"uuid": "f1"'],
+    ids=["before the answer", "halfway through the answer"],
+)
+def test_a_server_that_goes_silent_is_a_timeout_after_the_retries(begin: bytes) -> None:
+    server = _StallingServer(begin)
+    policy = RetryPolicy(attempts=2, backoff=0.0)
+    client = ZiggyClient("http://127.0.0.1", server.port, "admin", "pw", timeout=0.3, retry=policy)
+    try:
+        with client, pytest.raises(RequestTimeoutError) as caught:
+            client.list_flows()
+    finally:
+        server.close()
+    assert str(caught.value) == (
+        f"http://127.0.0.1:{server.port} did not answer GET /api/flow in time; check the "
+        "server or raise the timeout."
+    )
+    assert server.stalled == 2
 
 
 def test_https_to_a_plain_http_port_says_what_to_check(emulator: ZiggyEmulator) -> None:

@@ -28,6 +28,7 @@ import attrs
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import ReadTimeoutError
 
 from ._redact import redact
 from ._version import __version__
@@ -423,7 +424,13 @@ class Transport:
         response = self._adapter.send(
             prepared, timeout=self._timeout, verify=self._tls_verify, proxies=self._proxies
         )
-        response.content  # noqa: B018 - read whole here, where a cut-short answer is retried
+        try:
+            response.content  # noqa: B018 - read whole here, where a broken-off answer is retried
+        except requests.ConnectionError as exc:
+            # requests reports a read that timed out halfway as a connection error
+            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
+                raise requests.exceptions.ReadTimeout(str(exc.args[0])) from None
+            raise
         logger.debug(
             "%s %s -> %s in %.0f ms",
             method,

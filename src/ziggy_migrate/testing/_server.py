@@ -684,7 +684,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _drop(self) -> None:
-        """Close without a byte of answer: the client sees a real dropped connection."""
+        """Close the connection with no more of the answer: the client sees a real
+        dropped connection (before any answer, or after part of one)."""
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)

@@ -728,23 +728,23 @@ def test_drop_before_closes_without_applying(emulator: ZiggyEmulator, api: Api) 
     assert dropped == [RecordedRequest("POST", "/api/connection", "", 0, "drop_before")]
 
 
-def test_drop_after_applies_then_closes(emulator: ZiggyEmulator, api: Api) -> None:
-    emulator.faults = FaultPlan(drop_after_rate=1.0)
-    with pytest.raises(requests.ConnectionError):
+@pytest.mark.parametrize(
+    ("plan", "error", "fault"),
+    [
+        (FaultPlan(drop_after_rate=1.0), requests.ConnectionError, "drop_after"),
+        # the head arrives, then the body breaks off
+        (FaultPlan(cut_short_rate=1.0), requests.exceptions.ChunkedEncodingError, "cut_short"),
+    ],
+    ids=["drop_after", "cut_short"],
+)
+def test_a_lost_answer_still_applies_the_request(
+    emulator: ZiggyEmulator, api: Api, plan: FaultPlan, error: type[Exception], fault: str
+) -> None:
+    emulator.faults = plan
+    with pytest.raises(error):
         api.call("POST", "/api/connection", json={"name": "pg", "type": "Postgres"})
     assert names(emulator.snapshot()["connections"]) == ["pg"]
-    assert emulator.requests[-1].fault == "drop_after"
-    assert emulator.requests[-1].status == 201
-    emulator.faults = None
-    assert names(api.get("/api/connection").json()) == ["pg"]
-
-
-def test_cut_short_applies_then_breaks_off_the_answer(emulator: ZiggyEmulator, api: Api) -> None:
-    emulator.faults = FaultPlan(cut_short_rate=1.0)
-    with pytest.raises(requests.exceptions.ChunkedEncodingError):  # head came, body broke
-        api.call("POST", "/api/connection", json={"name": "pg", "type": "Postgres"})
-    assert names(emulator.snapshot()["connections"]) == ["pg"]
-    assert emulator.requests[-1].fault == "cut_short"
+    assert emulator.requests[-1].fault == fault
     assert emulator.requests[-1].status == 201
     emulator.faults = None
     assert names(api.get("/api/connection").json()) == ["pg"]

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ziggy_migrate import load_bundle
+from ziggy_migrate import load_bundle, load_bundle_text
 
 _TINY_BUNDLE = json.dumps(
     {
@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.mode == "bundle":
         # Load a tiny bundle first (that builds the cached schema validator): a fixed
         # cost, not a per-file one.
-        load_bundle(_TINY_BUNDLE)
+        load_bundle_text(_TINY_BUNDLE)
         read = _read_bundle
     baseline = _peak_rss_bytes()
     started = time.perf_counter()

@@ -56,7 +56,7 @@ from ziggy_migrate import (
     dump_bundle,
     export_flows,
     import_bundle,
-    load_bundle,
+    load_bundle_text,
 )
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -363,7 +363,7 @@ def _check_import(report: ImportReport, sizes: Sizes, sizes_after: dict[str, int
 def run_import(config: Config, sizes: Sizes, concurrency: int, *, full_target: bool) -> NetworkRun:
     scenario = "import-full" if full_target else "import-empty"
     rows = server_rows(sizes)
-    bundle = load_bundle(json.dumps(bundle_document(rows)).encode("utf-8"))
+    bundle = load_bundle_text(json.dumps(bundle_document(rows)).encode("utf-8"))
     with start_server(
         config.emulator, latency=config.latency, hide_secret_values=config.hide_secret_values
     ) as server:

@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from ziggy_migrate import ZiggyClient
-from ziggy_migrate.client import RetryPolicy
+from ziggy_migrate._client.client import RetryPolicy
 from ziggy_migrate.testing import ZiggyEmulator
 
 PG_PASSWORD_VALUE = "pg-Pa55word-never-export"

@@ -47,9 +47,9 @@ from ziggy_migrate import (
     Structure,
     Variable,
     ZiggyClient,
-    _http,
 )
-from ziggy_migrate.models import FlowSummary, RemoteSecret
+from ziggy_migrate._client import transport as _http
+from ziggy_migrate._vocabulary.models import FlowSummary, RemoteSecret
 from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
 
 FAST = RetryPolicy(attempts=6, backoff=0.01, max_backoff=0.05)

@@ -1,4 +1,4 @@
-"""Bulk operations pause the cyclic garbage collector and always give it back."""
+"""``bulk_mode()`` pauses the cyclic collector and gives it back; library calls leave it be."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from ziggy_migrate import export_flows, import_bundle, load_bundle
-from ziggy_migrate._gc import collector_paused
+from ziggy_migrate import bulk_mode, export_flows, import_bundle, load_bundle
 from ziggy_migrate.testing import ZiggyEmulator
 
 from .samples import DevServer, client_for
@@ -28,9 +27,9 @@ def _collector_on() -> Iterator[None]:
 
 
 def test_pauses_nest_and_the_last_one_out_turns_the_collector_back_on() -> None:
-    with collector_paused():
+    with bulk_mode():
         assert not gc.isenabled()
-        with collector_paused():
+        with bulk_mode():
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
@@ -38,13 +37,13 @@ def test_pauses_nest_and_the_last_one_out_turns_the_collector_back_on() -> None:
 
 def test_a_collector_the_application_turned_off_stays_off() -> None:
     gc.disable()
-    with collector_paused():
+    with bulk_mode():
         assert not gc.isenabled()
     assert not gc.isenabled()
 
 
 def test_the_collector_comes_back_when_the_operation_fails() -> None:
-    with pytest.raises(RuntimeError), collector_paused():
+    with pytest.raises(RuntimeError), bulk_mode():
         raise RuntimeError("boom")
     assert gc.isenabled()
 
@@ -72,7 +71,7 @@ def _graph(nodes: int) -> list[dict[str, Any]]:
 def test_what_a_pause_made_joins_the_oldest_generation_without_a_collection() -> None:
     gc.collect()
     with _collections() as examined:
-        with collector_paused():
+        with bulk_mode():
             kept = _graph(20_000)  # far past the youngest generation's threshold of 700
         assert gc.get_count() == (0, 0, 0)
         _graph(100)
@@ -96,7 +95,7 @@ def test_cycles_made_during_a_pause_are_still_freed_by_a_full_collection() -> No
     class Node:
         partner: object = None
 
-    with collector_paused():
+    with bulk_mode():
         first, second = Node(), Node()
         first.partner, second.partner = second, first
         alive = weakref.ref(first)
@@ -111,28 +110,47 @@ def test_objects_the_application_froze_stay_frozen() -> None:
     try:
         frozen = gc.get_freeze_count()
         assert frozen > 0
-        with collector_paused():
+        with bulk_mode():
             _graph(1_000)
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
 
 
-def test_export_load_and_import_run_paused_and_restore_the_collector(
+def test_library_calls_leave_the_collector_alone(
     dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
+    """No process-wide state: export, load and import run with the collector as it was."""
     seen: list[bool] = []
 
     def progress(done: int, total: int, what: str) -> None:  # called from worker threads
         seen.append(gc.isenabled())
 
+    frozen = gc.get_freeze_count()
     with client_for(dev[0]) as source:
         export_flows(source, path=tmp_path / "b.json", progress=progress)
-    assert gc.isenabled()
     bundle = load_bundle(tmp_path / "b.json")
-    assert gc.isenabled()
     with client_for(prod) as target:
         import_bundle(target, bundle, mode="overwrite", backup=False, progress=progress)
+    assert seen
+    assert all(seen)
+    assert gc.get_freeze_count() == frozen
+
+
+def test_in_bulk_mode_the_same_calls_run_paused_and_restore_the_collector(
+    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator, tmp_path: Path
+) -> None:
+    seen: list[bool] = []
+
+    def progress(done: int, total: int, what: str) -> None:
+        seen.append(gc.isenabled())
+
+    with bulk_mode():
+        with client_for(dev[0]) as source:
+            export_flows(source, path=tmp_path / "b.json", progress=progress)
+        bundle = load_bundle(tmp_path / "b.json")
+        with client_for(prod) as target:
+            import_bundle(target, bundle, mode="overwrite", backup=False, progress=progress)
     assert gc.isenabled()
     assert seen
     assert not any(seen)

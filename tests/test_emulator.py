@@ -24,11 +24,12 @@ from urllib.parse import quote
 import pytest
 import requests
 
+import ziggy_migrate
 from ziggy_migrate import testing
 from ziggy_migrate.testing import FaultPlan, RecordedRequest, ZiggyEmulator
 
 TIMEOUT = 10.0
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(ziggy_migrate.__file__).resolve().parents[1]  # where the tested package is
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 STAMP_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import ziggy_migrate
 from ziggy_migrate import ImportPlan, ImportReport
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_promote_script_runs_against_emulators(tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ZIGGY_DEV")}
-    env.update(PYTHONPATH=str(ROOT / "src"), ZIGGY_STATE_DIR=str(tmp_path))
+    env.update(
+        PYTHONPATH=str(Path(ziggy_migrate.__file__).resolve().parents[1]),
+        ZIGGY_STATE_DIR=str(tmp_path),
+    )
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "promote_script.py")],
         capture_output=True,

@@ -16,8 +16,8 @@ from ziggy_migrate import (
     load_bundle,
     save_bundle,
 )
-from ziggy_migrate.models import Bundle
-from ziggy_migrate.references import MAX_GRAPH_DEPTH
+from ziggy_migrate._bundle.references import MAX_GRAPH_DEPTH
+from ziggy_migrate._vocabulary.models import Bundle
 from ziggy_migrate.testing import ZiggyEmulator
 
 from .samples import HUBSPOT_KEY_VALUE, PG_PASSWORD_VALUE, DevServer, client_for

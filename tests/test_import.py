@@ -24,7 +24,7 @@ from ziggy_migrate import (
     import_bundle,
     plan_import,
 )
-from ziggy_migrate.references import find_references
+from ziggy_migrate._bundle.references import find_references
 from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
 
 from .samples import DevServer, client_for

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ziggy_migrate._json import (
+from ziggy_migrate._bundle.json_text import (
     JSONRejected,
     canonical_parts,
     dumps_canonical,

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ziggy_migrate import BundleError, load_bundle
-from ziggy_migrate._json import loads_strict
-from ziggy_migrate._json_stream import _Parser, load_strict
+from ziggy_migrate import BundleError, load_bundle, load_bundle_text
+from ziggy_migrate._bundle.json_stream import _Parser, load_strict
+from ziggy_migrate._bundle.json_text import loads_strict
 
 GOLDEN_V1 = Path(__file__).parent / "golden" / "bundle-v1.json"
 
@@ -253,7 +253,7 @@ def test_broken_documents_raise_what_loads_strict_raises(scratch: Path, text: st
 def test_broken_files_give_the_same_bundle_error(scratch: Path, text: str) -> None:
     path = write(scratch, text)
     with pytest.raises(BundleError) as from_bytes:
-        load_bundle(text.encode("utf-8"))  # the whole text, parsed at once
+        load_bundle_text(text.encode("utf-8"))  # the whole text, parsed at once
     with pytest.raises(BundleError) as from_file:
         load_bundle(path)
     assert from_file.value.reason == from_bytes.value.reason

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ziggy_migrate import references
-from ziggy_migrate.models import ItemKind
-from ziggy_migrate.references import (
+from ziggy_migrate._bundle import references
+from ziggy_migrate._bundle.references import (
     MAX_GRAPH_DEPTH,
     GraphTooDeepError,
     References,
     find_references,
 )
+from ziggy_migrate._vocabulary.models import ItemKind
 
 KEYS = [
     "connectionUuid",

@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 
+import ziggy_migrate
 from ziggy_migrate import (
     AuthenticationError,
     Bundle,
     Connection,
     Flow,
+    ImportModeName,
     ItemKind,
     Provenance,
     Secret,
@@ -33,13 +35,13 @@ from ziggy_migrate import (
     rollback,
     save_bundle,
 )
-from ziggy_migrate.journal import ImportJournal
-from ziggy_migrate.references import rewrite
+from ziggy_migrate._bundle.references import rewrite
+from ziggy_migrate._engine.journal import ImportJournal
 from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
 
 from .samples import FAST_RETRY, HUBSPOT_KEY_VALUE, PG_PASSWORD_VALUE, client_for, seed_dev
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(ziggy_migrate.__file__).resolve().parents[1]  # where the tested package is
 
 
 def big_bundle(flows: int, connections: int = 30, secrets: int = 30) -> Bundle:
@@ -183,7 +185,7 @@ with ZiggyClient(url, port, "admin", "admin", max_workers=4) as client:
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["overwrite", "skip", "duplicate"])
 def test_killed_import_converges_on_rerun(
-    reference_state: dict[str, Any], tmp_path: Path, mode: str
+    reference_state: dict[str, Any], tmp_path: Path, mode: ImportModeName
 ) -> None:
     """Into an empty server every mode creates everything; killed anywhere and run
     again with the same mode, it must end exactly there: no empty flows left behind,

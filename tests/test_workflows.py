@@ -12,6 +12,7 @@ from ziggy_migrate import (
     BundleError,
     ImportMode,
     ItemKind,
+    LayoutName,
     PlanError,
     PlanFileError,
     SelectionError,
@@ -21,6 +22,7 @@ from ziggy_migrate import (
     export_flows,
     import_bundle,
     load_bundle,
+    load_bundle_text,
     load_plan,
     plan_import,
     promote,
@@ -209,7 +211,7 @@ def test_folder_errors_name_the_file(dev: tuple[ZiggyEmulator, DevServer], tmp_p
 
 @pytest.mark.parametrize("layout", ["file", "dir"])
 def test_export_import_export_round_trip(
-    dev: tuple[ZiggyEmulator, DevServer], tmp_path: Path, layout: str
+    dev: tuple[ZiggyEmulator, DevServer], tmp_path: Path, layout: LayoutName
 ) -> None:
     source, _ = dev
     with client_for(source) as client:
@@ -263,7 +265,7 @@ def test_subset_takes_flows_with_exactly_what_they_need(
     tagged = select_flows(everything, tags=["sales"])
     assert sorted(f.name for f in tagged.flows) == ["Enrich order", "Orders", "Score order"]
     assert sorted(s.name for s in tagged.secrets) == ["HUBSPOT_KEY", "PG_PASSWORD"]
-    assert load_bundle(dump_bundle(tagged)) == tagged
+    assert load_bundle_text(dump_bundle(tagged)) == tagged
     with pytest.raises(SelectionError, match="no flow with UUID nope"):
         select_flows(everything, flow_ids=["nope"])
     with pytest.raises(SelectionError, match="tags"):

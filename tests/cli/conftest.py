@@ -27,6 +27,7 @@ import keyring.errors
 import pytest
 from typer.testing import CliRunner
 
+import ziggy_migrate
 from ziggy_migrate import ZiggyClient, export_flows
 from ziggy_migrate.testing import ZiggyEmulator
 from ziggy_migrate_cli import output
@@ -34,7 +35,7 @@ from ziggy_migrate_cli.credentials import SERVICE_NAME
 from ziggy_migrate_cli.main import main
 from ziggy_migrate_cli.profiles import Profile, ProfileStore
 
-SRC_DIR = Path(__file__).resolve().parents[2] / "src"
+SRC_DIR = Path(ziggy_migrate.__file__).resolve().parents[1]  # where the tested package is
 PASSWORD = "admin"
 
 

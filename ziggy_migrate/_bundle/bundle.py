@@ -1,0 +1,495 @@
+"""Reading and writing bundle files: versioned, validated, canonical, atomic.
+
+Loading goes through fixed stages, and any failure raises one :class:`BundleError` naming
+the JSON path, before anything is half-built:
+
+1. bytes -> text (strict UTF-8) -> JSON (no NaN/Infinity, bounded nesting); a file is
+   parsed as it is read, a chunk at a time, with equal strings shared, so a large
+   bundle's whole text is never in memory next to its document (``_json_stream``);
+2. the format version: a newer major is refused, an older one is upgraded one step at a
+   time through ``_MIGRATIONS``;
+3. JSON Schema validation (``schemas/bundle-v<N>.schema.json``, shipped in the wheel);
+4. structuring into the attrs models with the package's converter;
+5. meaning: unique UUIDs and names per kind, every reference resolvable in the bundle
+   (or declared unresolved at export).
+
+Saving writes canonical JSON (sorted keys, items sorted by name then UUID, two-space
+indent, UTF-8, trailing newline) to a temporary file that replaces the target in one
+rename, so a crash never leaves a truncated bundle.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from .._vocabulary import convert as _convert
+from .._vocabulary.enums import Layout, LayoutName
+from .._vocabulary.enums import choice as _choice
+from .._vocabulary.errors import BundleError, InvalidArgumentError
+from .._vocabulary.files import write_atomically
+from .._vocabulary.models import Bundle, Flow, ItemKind
+from .directory import INDEX_FILE, read_directory, write_directory
+from .json_stream import load_strict
+from .json_text import (
+    EncodedJSON,
+    JSONRejected,
+    canonical_parts,
+    encode_ahead,
+    loads_strict,
+)
+from .references import References, dangling_references
+
+__all__ = [
+    "CURRENT_SCHEMA_VERSION",
+    "Layout",
+    "bundle_schema",
+    "check_bundle",
+    "check_flow",
+    "dump_bundle",
+    "encode_flow",
+    "load_bundle",
+    "load_bundle_text",
+    "save_bundle",
+    "save_encoded_bundle",
+]
+
+CURRENT_SCHEMA_VERSION = 1
+_RULE_MESSAGES = {
+    "maxLength": "is too long (at most {} characters)",
+    "maxItems": "has too many items (at most {})",
+    "pattern": "does not match the pattern {}",
+}
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+_Migration = Callable[[dict[str, Any]], dict[str, Any]]
+# _MIGRATIONS[n] turns a version-n document into a version-(n+1) document. Every released
+# version keeps its step forever; golden files in tests/golden/ pin each one.
+_MIGRATIONS: dict[int, _Migration] = {}
+
+
+def bundle_schema(version: int = CURRENT_SCHEMA_VERSION) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of bundle format ``version``, as a new dict.
+
+    Raises :class:`InvalidArgumentError` for a version that does not exist.
+    """
+    return copy.deepcopy(_schema(version))
+
+
+@cache
+def _schema(version: int) -> dict[str, Any]:
+    name = f"bundle-v{version}.schema.json"
+    installed = resources.files("ziggy_migrate").joinpath("schemas").joinpath(name)
+    # In a wheel the build puts the top-level schemas/ folder inside the package; run
+    # from a source checkout, the package sits beside that folder.
+    source = installed if installed.is_file() else _CHECKOUT_SCHEMAS / name
+    try:
+        text = source.read_text("utf-8")
+    except FileNotFoundError:
+        raise InvalidArgumentError(f"there is no bundle format version {version}") from None
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+_CHECKOUT_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+
+@cache
+def _validator(version: int) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(_schema(version))
+
+
+@cache
+def _flow_validator(version: int) -> jsonschema.Draft202012Validator:
+    """The schema's flow definition on its own, to check flows one at a time."""
+    schema = _schema(version)
+    return jsonschema.Draft202012Validator(
+        {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/flow"}
+    )
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+def load_bundle(path: str | os.PathLike[str]) -> Bundle:
+    """Load, upgrade, validate and check the bundle file or bundle folder at ``path``.
+
+    ``path`` is always a path, whatever it looks like (``"[prod] x.json"`` included); JSON
+    text goes to :func:`load_bundle_text`. Errors in a file or folder name it.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"load_bundle() takes a path, not {type(path).__name__}; "
+            "for JSON text or bytes use load_bundle_text()"
+        )
+    text = os.fspath(path)
+    if isinstance(text, str) and text.lstrip()[:1] in ("{", "[") and not os.path.lexists(text):
+        raise BundleError(
+            f"no bundle file at {text.strip()[:40]!r}...: this looks like JSON text, which "
+            "goes to load_bundle_text()",
+            location="",
+        )
+    return _load_path(Path(path))
+
+
+def load_bundle_text(text: str | bytes) -> Bundle:
+    """Load, upgrade, validate and check a bundle from its JSON text (or UTF-8 bytes)."""
+    if not isinstance(text, (str, bytes)):
+        raise TypeError(f"load_bundle_text() takes str or bytes, not {type(text).__name__}")
+    return _bundle_from(_parse(_read(text)))
+
+
+def _load_path(path: Path) -> Bundle:
+    try:
+        is_folder = path.is_dir()
+    except OSError:  # a name too long to be a path, say: reading it says what is wrong
+        is_folder = False
+    if is_folder:
+        document, files = read_directory(path)
+        try:
+            return _bundle_from(document)
+        except BundleError as exc:
+            raise _in_file(exc, path, files) from None
+    try:
+        # Parsed as it is read (see ``_json_stream``), so the file's text is never all in
+        # memory next to the document it parses into.
+        document = _read_file(path)
+        return _bundle_from(document)
+    except BundleError as exc:
+        raise (exc if exc.file or not exc.location else exc.in_file(str(path))) from None
+
+
+def check_bundle(
+    bundle: Bundle,
+    known_references: Mapping[str, References] | None = None,
+    checked_flows: Collection[str] = (),
+) -> None:
+    """Raise :class:`BundleError` unless ``bundle`` would load back as it is.
+
+    Exports run this before writing, so that a file ziggy-migrate writes is always one it
+    can read (a server can hold what a bundle cannot: duplicate names, deep graphs...).
+    ``known_references`` passes on what an export found walking each flow (see
+    ``dangling_references``), so that no graph is walked twice. ``checked_flows`` holds
+    the UUIDs of flows already checked against the schema by ``encode_flow(check=True)``
+    as they arrived; when that is all of them, only the rest of the document is.
+    """
+    # In memory, without a round trip through text: the schema sees the document the file
+    # would hold, the meaning checks bound graph depth; NaN and invalid text are refused
+    # when the text is made (dump_bundle), before anything is written.
+    all_checked = bool(checked_flows) and all(flow.uuid in checked_flows for flow in bundle.flows)
+    # when all flows are checked (against the same definition, each on its own: the list
+    # has no other rule), the rest is checked without making the flows' documents again
+    _validate_schema(_canonical_document(bundle, with_flows=not all_checked))
+    _check_meaning(bundle, known_references)
+
+
+def _bundle_from(document: dict[str, Any]) -> Bundle:
+    document = _upgrade(document)
+    _validate_schema(document)
+    try:
+        bundle = _convert.structure(document, Bundle)
+    except Exception as exc:  # the schema should make this unreachable; never half-load
+        raise BundleError(f"cannot be read as a bundle: {exc}") from None
+    _check_meaning(bundle)
+    return bundle
+
+
+def _in_file(error: BundleError, folder: Path, files: dict[str, list[str]]) -> BundleError:
+    """Point an error at ``$.flows[3]`` to the file of the folder that holds that flow."""
+    match = re.match(r"^\$\.(\w+)\[(\d+)\](.*)$", error.location)
+    if match and match.group(1) in files and int(match.group(2)) < len(files[match.group(1)]):
+        where = files[match.group(1)][int(match.group(2))]
+        return BundleError(error.reason, location=f"${match.group(3)}", file=str(folder / where))
+    return error.in_file(str(folder / INDEX_FILE))
+
+
+def _read(source: str | bytes) -> str:
+    """The text of a JSON text or bytes source (files are parsed as read: ``_read_file``)."""
+    return _decode(source) if isinstance(source, bytes) else source
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    """The bundle file's document, parsed as the file is read and decoded (strict UTF-8).
+
+    Only about one chunk of the text is in memory at a time (see ``_json_stream``); a
+    broken file is read again whole to be reported, as text sources are."""
+    try:
+        with path.open(encoding="utf-8", errors="strict") as handle:
+            return _parse(handle)
+    except UnicodeDecodeError:
+        raise BundleError(
+            f"not UTF-8 text ({_first_bad_byte(path)})", location="", file=str(path)
+        ) from None
+    except FileNotFoundError:
+        raise BundleError(f"no bundle file at {path}", location="") from None
+    except IsADirectoryError:
+        raise BundleError(f"{path} is a directory, not a bundle file", location="") from None
+    except OSError as exc:
+        raise BundleError(f"cannot read {path}: {exc.strerror}", location="") from None
+
+
+def _first_bad_byte(path: Path) -> str:
+    """Where a file stops being UTF-8 (read again: only on this error path)."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"invalid byte at offset {exc.start}"
+    except OSError:
+        pass
+    return "invalid byte"
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+
+
+def _parse(source: str | TextIO) -> dict[str, Any]:
+    """The document of JSON text, or of an open bundle file; errors as ``BundleError``."""
+    try:
+        if isinstance(source, str):
+            document = loads_strict(source.removeprefix("\ufeff"))
+        else:
+            document = load_strict(source)
+    except json.JSONDecodeError as exc:
+        raise BundleError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except JSONRejected as exc:
+        raise BundleError(f"not a bundle: the JSON {exc}") from None
+    if not isinstance(document, dict):
+        raise BundleError(f"a bundle is a JSON object, not {_json_type(document)}")
+    return document
+
+
+def _upgrade(document: dict[str, Any]) -> dict[str, Any]:
+    version = document.get("schemaVersion")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise BundleError(
+            "missing or non-integer schemaVersion: is this a ziggy-migrate bundle?",
+            location="$.schemaVersion",
+        )
+    if version > CURRENT_SCHEMA_VERSION:
+        raise BundleError(
+            f"bundle format {version} is newer than this ziggy-migrate understands "
+            f"(up to {CURRENT_SCHEMA_VERSION}); upgrade ziggy-migrate to read it",
+            location="$.schemaVersion",
+        )
+    while version < CURRENT_SCHEMA_VERSION:
+        step = _MIGRATIONS.get(version)
+        if step is None:
+            raise BundleError(
+                f"unknown bundle format {version}: this ziggy-migrate reads formats 1 to "
+                f"{CURRENT_SCHEMA_VERSION}",
+                location="$.schemaVersion",
+            )
+        document = step(document)
+        version += 1
+        document["schemaVersion"] = version
+    return document
+
+
+def _validate_schema(document: dict[str, Any]) -> None:
+    found = _schema_error(_validator(CURRENT_SCHEMA_VERSION), document)
+    if found is not None:
+        message, path = found
+        raise BundleError(_describe_item(document, path) + message, location=_json_path(path))
+
+
+def _schema_error(
+    validator: jsonschema.Draft202012Validator, instance: Any
+) -> tuple[str, list[str | int]] | None:
+    """The most relevant schema error in ``instance`` (message and path), or None."""
+    try:
+        error = best_match(validator.iter_errors(instance))
+    except RecursionError:
+        raise BundleError("JSON nested too deeply to be a bundle") from None
+    if error is None:
+        return None
+    message = error.message
+    if len(message) > 200:  # the message quotes the value: say the rule instead
+        rule = _RULE_MESSAGES.get(str(error.validator), "breaks the schema rule {}")
+        message = "the value " + rule.format(json.dumps(error.validator_value)[:80])
+    return message, list(error.absolute_path)
+
+
+def _json_path(parts: Iterable[str | int]) -> str:
+    path = "$"
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _describe_item(document: dict[str, Any], parts: Iterable[str | int]) -> str:
+    """``flow 'Billing': `` for an error inside a named item, to help find it."""
+    seq = list(parts)
+    if len(seq) >= 2 and isinstance(seq[0], str) and isinstance(seq[1], int):
+        items = document.get(seq[0])
+        if isinstance(items, list) and seq[1] < len(items) and isinstance(items[seq[1]], dict):
+            name = items[seq[1]].get("name")
+            if isinstance(name, str) and seq[0].endswith("s"):
+                return f"{seq[0][:-1]} {name[:80]!r}: "
+    return ""
+
+
+def _json_type(value: Any) -> str:
+    return {list: "an array", str: "a string", int: "a number", float: "a number"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
+
+
+def _check_meaning(
+    bundle: Bundle, known_references: Mapping[str, References] | None = None
+) -> None:
+    """Unique identities per kind and a closed set of references."""
+    for kind in ItemKind:
+        _check_unique(bundle.items(kind), kind.plural)
+    for index, secret in enumerate(bundle.secrets):
+        if not _IDENTIFIER.fullmatch(secret.name):
+            raise BundleError(
+                f"secret name {secret.name[:80]!r} is not a JavaScript identifier",
+                location=f"$.secrets[{index}].name",
+            )
+    declared = set(bundle.unresolved_references)
+    for dangling in dangling_references(bundle, known_references):
+        if dangling.reference not in declared:
+            raise BundleError(dangling.describe(), location=dangling.location)
+
+
+def _check_unique(items: Sequence[Any], plural: str) -> None:
+    for field in ("uuid", "name"):
+        seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            value = getattr(item, field)
+            if value in seen:
+                raise BundleError(
+                    f"duplicate {field} {value!r} (also at $.{plural}[{seen[value]}])",
+                    location=f"$.{plural}[{index}].{field}",
+                )
+            seen[value] = index
+
+
+# -- saving -------------------------------------------------------------------------------
+
+
+def _canonical_document(bundle: Bundle, *, with_flows: bool = True) -> dict[str, Any]:
+    """The bundle as the file holds it, in memory (``with_flows=False``: an empty list
+    of flows, for a caller that has their documents or texts already)."""
+    document: dict[str, Any] = _convert.unstructure(
+        bundle if with_flows else attrs.evolve(bundle, flows=())
+    )
+    for kind in ItemKind:
+        document[kind.plural].sort(key=lambda item: (item["name"], item["uuid"]))
+    document["unresolvedReferences"].sort(
+        key=lambda item: (item["itemUuid"], item["kind"], item["reference"])
+    )
+    return document
+
+
+_FLOW_INDENT = "    "
+"""How deep a bundle file holds each flow: in the top object's ``flows`` list."""
+
+
+def encode_flow(flow: Flow, *, check: bool = False) -> EncodedJSON:
+    """The canonical text of one flow, as a bundle file holds it, made ahead of saving.
+
+    An export calls this as each flow arrives (see :class:`EncodedJSON`) and hands the
+    texts to :func:`save_bundle`, which writes them instead of encoding those flows again.
+    With ``check``, the flow is first checked against the schema's flow definition, which
+    ``check_bundle(checked_flows=...)`` then skips: the export does that work while later
+    flows are on the wire instead of after the last one. Raises :class:`BundleError` for
+    what breaks the schema (naming the field) or what JSON cannot hold.
+    """
+    document = _convert.unstructure(flow)
+    if check:
+        _check_flow_document(document)
+    try:
+        return encode_ahead(document, _FLOW_INDENT)
+    except (ValueError, TypeError) as exc:  # NaN, or a value JSON cannot hold
+        raise BundleError(f"cannot be written as JSON: {exc}") from None
+
+
+def check_flow(flow: Flow) -> None:
+    """Check one flow against the schema's flow definition, as :func:`check_bundle`
+    would (which ``checked_flows`` then spares); :class:`BundleError` names the field."""
+    _check_flow_document(_convert.unstructure(flow))
+
+
+def _check_flow_document(document: dict[str, Any]) -> None:
+    found = _schema_error(_flow_validator(CURRENT_SCHEMA_VERSION), document)
+    if found is not None:
+        message, path = found
+        field = _json_path(path).removeprefix("$").removeprefix(".")
+        raise BundleError(f"{field}: {message}" if field else message, location="")
+
+
+def _dump(bundle: Bundle, encoded_flows: Mapping[str, EncodedJSON]) -> list[str]:
+    """The canonical text of ``bundle`` in pieces (see ``canonical_parts``)."""
+    document = _canonical_document(bundle, with_flows=not encoded_flows)
+    if encoded_flows:
+        document["flows"] = [
+            _encoded_or_document(flow, encoded_flows)
+            for flow in sorted(bundle.flows, key=lambda flow: (flow.name, flow.uuid))
+        ]
+    try:
+        return canonical_parts(document)
+    except (ValueError, TypeError) as exc:  # NaN, or a value JSON cannot hold
+        raise BundleError(f"cannot be written as JSON: {exc}") from None
+
+
+def _encoded_or_document(flow: Flow, encoded_flows: Mapping[str, EncodedJSON]) -> Any:
+    encoded = encoded_flows.get(flow.uuid)
+    return encoded if encoded is not None else _convert.unstructure(flow)
+
+
+def dump_bundle(bundle: Bundle) -> str:
+    """The canonical JSON text of a bundle (what :func:`save_bundle` writes)."""
+    return "".join(_dump(bundle, {}))
+
+
+def save_bundle(
+    bundle: Bundle,
+    path: str | os.PathLike[str],
+    *,
+    layout: Layout | LayoutName = "file",
+) -> Path:
+    """Write ``bundle`` to ``path`` atomically and return the path.
+
+    ``layout="file"`` writes one JSON file; ``layout="dir"`` writes a folder with an index
+    and one file per item (see ``directory.py``), which git diffs item by item.
+    """
+    return save_encoded_bundle(bundle, path, layout=layout, encoded_flows={})
+
+
+def save_encoded_bundle(
+    bundle: Bundle,
+    path: str | os.PathLike[str],
+    *,
+    layout: Layout | LayoutName,
+    encoded_flows: Mapping[str, EncodedJSON],
+) -> Path:
+    """:func:`save_bundle` for callers that already encoded flows with :func:`encode_flow`.
+
+    ``encoded_flows`` maps the bundle's own flows' UUIDs to their encoded text; the rest
+    are encoded here.
+    """
+    target = Path(path)
+    if _choice(Layout, layout, "layout") is Layout.DIR:
+        write_directory(_canonical_document(bundle), target)
+    else:
+        write_atomically(target, _dump(bundle, encoded_flows))
+    return target

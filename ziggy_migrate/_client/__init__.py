@@ -1,0 +1,1 @@
+"""The HTTP layer: transport (sessions, retries, timeouts) and typed endpoints."""

@@ -1,0 +1,1 @@
+"""The engine: export, plan, apply, report, diff, rollback, journal."""

@@ -1,0 +1,603 @@
+"""``import_bundle``: apply an import plan to the target server and report each item.
+
+Order matters because items refer to each other: secrets first, then connections,
+structures and variables, then flows. Flows are written in three steps so that subflow
+calls (even cycles) resolve: create every new flow as an empty shell, make the
+``Pre import`` named save of every flow about to be overwritten, then write every flow's
+content with its references pointing at the target's UUIDs and names.
+
+Within a step, independent requests run concurrently (``client.max_workers``); outcomes
+are reported in bundle order whatever order they finish in.
+
+An item that fails does not stop the others. A flow whose dependency failed is not
+written at all (so nothing on the target points at something missing) and is reported
+with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+from .._bundle.references import References, find_references, find_secret_names, rewrite
+from .._client.client import ZiggyClient
+from .._vocabulary.enums import Action, ImportMode, ImportModeName, choice, names_or_none
+from .._vocabulary.errors import BackupFailedError, PlanError, ZiggyError
+from .._vocabulary.models import (
+    BackupResult,
+    Bundle,
+    Connection,
+    Flow,
+    ItemKind,
+    ProgressCallback,
+)
+from .journal import ImportJournal, journal_dir
+from .plan import ImportPlan, PlannedItem, make_plan, read_target
+from .report import ImportReport, ProcessedItem
+from .rollback import default_rollback_dir, load_rollback, write_rollback_bundle
+from .saved_plan import check_plan_still_holds
+from .subset import select_flows
+
+__all__ = ["PRE_IMPORT_SAVE_NAME", "import_bundle", "rollback"]
+
+logger = logging.getLogger("ziggy_migrate.import")
+
+PRE_IMPORT_SAVE_NAME = "Pre import"
+"""The named save made of every flow right before it is overwritten."""
+
+
+T = TypeVar("T")
+
+
+def import_bundle(
+    client: ZiggyClient,
+    bundle: Bundle,
+    *,
+    mode: ImportMode | ImportModeName | None = None,
+    plan: ImportPlan | None = None,
+    flow_ids: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+    backup: bool = True,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+    keep_rollback: bool = True,
+    rollback_dir: str | os.PathLike[str] | None = None,
+    state_dir: str | os.PathLike[str] | None = None,
+) -> ImportReport:
+    """Import ``bundle`` into the server behind ``client``.
+
+    Matching is by UUID, then by name, else the item is created; ``mode`` says what
+    happens to matched items (``skip``, ``duplicate`` or ``overwrite``). Unless
+    ``backup=False``, the server makes a database backup before the first write, and a
+    failed backup raises :class:`BackupFailedError` with nothing written. Before the first
+    overwrite, the target's current copy of every item to be overwritten is saved as a
+    rollback bundle (unless ``keep_rollback=False``) in ``rollback_dir``, by default
+    ``rollback`` in the state folder; :func:`rollback` restores from it. With
+    ``dry_run=True`` nothing is written and the report shows the plan.
+
+    ``flow_ids``/``tags`` import only those flows of the bundle, with what they need.
+    ``plan`` (a saved :class:`ImportPlan`, see :func:`save_plan`) applies exactly that plan
+    and raises :class:`PlanError`, writing nothing, when the target changed since.
+    ``state_dir`` is where the import keeps its journal and rollback bundles (default:
+    ``$ZIGGY_STATE_DIR``, else the platform's user state folder).
+    """
+    return _import_bundle(
+        client,
+        bundle,
+        mode=mode,
+        plan=plan,
+        flow_ids=flow_ids,
+        tags=tags,
+        backup=backup,
+        dry_run=dry_run,
+        progress=progress,
+        rollback_dir=(
+            None
+            if not keep_rollback
+            else Path(rollback_dir)
+            if rollback_dir is not None
+            else default_rollback_dir(state_dir)
+        ),
+        state_dir=state_dir,
+        same_server_expected=False,
+    )
+
+
+def _import_bundle(
+    client: ZiggyClient,
+    bundle: Bundle,
+    *,
+    mode: ImportMode | str | None,
+    plan: ImportPlan | None,
+    flow_ids: Sequence[str] | None,
+    tags: Sequence[str] | None,
+    backup: bool,
+    dry_run: bool,
+    progress: ProgressCallback | None,
+    rollback_dir: Path | None,
+    state_dir: str | os.PathLike[str] | None,
+    same_server_expected: bool,
+) -> ImportReport:
+    """:func:`import_bundle` with the rollback folder resolved (None: no rollback copy),
+    and, for a rollback, the same-server import expected rather than warned about."""
+    flow_ids = names_or_none(flow_ids, "flow_ids")
+    tags = names_or_none(tags, "tags")
+    retries_before = client.retries
+    saved_plan = plan
+    if saved_plan is not None:
+        if mode is not None and choice(ImportMode, mode, "mode") is not saved_plan.mode:
+            raise PlanError(
+                f"the plan was made with mode {saved_plan.mode.value}, not "
+                f"{choice(ImportMode, mode, 'mode').value}"
+            )
+        mode = saved_plan.mode
+        flow_ids, tags = _selection_of(saved_plan, flow_ids, tags)
+    if mode is None:
+        raise TypeError("import_bundle() needs a mode (skip, duplicate or overwrite) or a plan")
+    bundle = select_flows(bundle, flow_ids=flow_ids, tags=tags)
+    journal = ImportJournal(client.base_url, journal_dir(state_dir))
+    target = read_target(client)
+    plan = make_plan(
+        bundle,
+        target,
+        mode=choice(ImportMode, mode, "mode"),
+        target_url=client.base_url,
+        same_server_expected=same_server_expected,
+        with_digest=saved_plan is not None,
+        interrupted=journal.interrupted(),
+    )
+    plan = attrs.evolve(plan, flow_ids=tuple(flow_ids or ()), tags=tuple(tags or ()))
+    if saved_plan is not None:
+        check_plan_still_holds(saved_plan, plan)
+    secret_values = {item.uuid: item.has_value for item in target[ItemKind.SECRET]}
+    for warning in plan.warnings:
+        logger.warning("%s", warning)
+    if dry_run:
+        outcomes = [_planned_outcome(item) for item in plan.items]
+        return _report(plan, outcomes, client, secret_values, retries_before, dry_run=True)
+
+    backup_result: BackupResult | None = None
+    if backup and plan.writes:
+        backup_result = client.backup_database()
+        if not backup_result.ok:
+            raise BackupFailedError(
+                f"the database backup on {client.base_url} failed "
+                f"(local: {backup_result.local_backup_status}); nothing was imported. Fix the "
+                "server's backup, or import with backup turned off if you accept the risk."
+            )
+        logger.info("database backup made: %s", backup_result.local_backup_file or "ok")
+
+    rollback_path: Path | None = None
+    if rollback_dir is not None:
+        rollback_path = write_rollback_bundle(client, plan, target, rollback_dir)
+        if rollback_path is not None:
+            logger.info("rollback bundle written to %s", rollback_path)
+
+    journal.record(_names_by_kind(item for item in plan.items if item.action in _CREATES))
+    applier = _Applier(client, bundle, plan, progress)
+    outcomes = applier.run()
+    journal.finish(
+        _names_by_kind(
+            item
+            for item, outcome in zip(plan.items, outcomes, strict=True)
+            if item.action in _CREATES and outcome.error is not None and outcome.uuid
+        )
+    )
+    report = _report(
+        plan, outcomes, client, secret_values, retries_before, dry_run=False, backup=backup_result
+    )
+    return attrs.evolve(report, rollback_path=str(rollback_path) if rollback_path else None)
+
+
+def rollback(
+    client: ZiggyClient,
+    source: str | os.PathLike[str] | Bundle,
+    *,
+    backup: bool = True,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+    state_dir: str | os.PathLike[str] | None = None,
+) -> ImportReport:
+    """Restore the items saved in a rollback bundle (see ``ImportReport.rollback_path``).
+
+    The bundle holds the target's own items, so they match by UUID and are overwritten
+    back to their saved state. Items an import created are not removed. A rollback bundle
+    saved from another server is refused (:class:`PlanError`): there it would match by
+    name and overwrite the wrong items.
+    """
+    bundle = load_rollback(source)
+    saved_from = bundle.provenance.source.url.rstrip("/").lower()
+    if saved_from != client.base_url.rstrip("/").lower():
+        raise PlanError(
+            f"this rollback bundle was saved from {bundle.provenance.source.url}, not "
+            f"{client.base_url}; restore it into the server it came from"
+        )
+    return _import_bundle(
+        client,
+        bundle,
+        mode=ImportMode.OVERWRITE,
+        plan=None,
+        flow_ids=None,
+        tags=None,
+        backup=backup,
+        dry_run=dry_run,
+        progress=progress,
+        rollback_dir=None,
+        state_dir=state_dir,
+        same_server_expected=True,
+    )
+
+
+_CREATES = (Action.CREATE, Action.RENAME)
+
+
+def _names_by_kind(items: Iterable[PlannedItem]) -> dict[ItemKind, list[str]]:
+    names: dict[ItemKind, list[str]] = {}
+    for item in items:
+        names.setdefault(item.kind, []).append(item.target_name)
+    return names
+
+
+def _selection_of(
+    plan: ImportPlan, flow_ids: Sequence[str] | None, tags: Sequence[str] | None
+) -> tuple[Sequence[str], Sequence[str]]:
+    """The part of the bundle a saved plan covers; a different one asked for is an error."""
+    asked = (tuple(flow_ids or ()), tuple(tags or ()))
+    if (flow_ids or tags) and asked != (plan.flow_ids, plan.tags):
+        raise PlanError(
+            "the plan was made for another selection of flows "
+            f"(flow ids {list(plan.flow_ids)}, tags {list(plan.tags)}); leave the selection "
+            "out to use the plan's"
+        )
+    return plan.flow_ids, plan.tags
+
+
+def _planned_outcome(item: PlannedItem) -> ProcessedItem:
+    return ProcessedItem(
+        kind=item.kind,
+        source_uuid=item.source_uuid,
+        uuid=item.target_uuid if item.action in (Action.LEAVE, Action.OVERWRITE) else None,
+        name=item.target_name,
+        result=item.action,
+        match_method=item.match,
+        is_processed=False,
+        error=item.error,
+    )
+
+
+def _report(
+    plan: ImportPlan,
+    outcomes: list[ProcessedItem],
+    client: ZiggyClient,
+    secret_values: dict[str, bool | None],
+    retries_before: int,
+    *,
+    dry_run: bool,
+    backup: BackupResult | None = None,
+) -> ImportReport:
+    return ImportReport(
+        mode=plan.mode,
+        target_url=plan.target_url,
+        items=tuple(outcomes),
+        dry_run=dry_run,
+        backup=backup,
+        secrets_needing_values=_secrets_needing_values(plan, outcomes, client, secret_values),
+        warnings=plan.warnings,
+        retries=client.retries - retries_before,
+    )
+
+
+def _secrets_needing_values(
+    plan: ImportPlan,
+    outcomes: list[ProcessedItem],
+    client: ZiggyClient,
+    secret_values: dict[str, bool | None],
+) -> tuple[str, ...]:
+    """Names of the imported secrets that hold no value on the target.
+
+    Created secrets have none; for matched ones the listing said, unless the server hides
+    values, in which case the masked endpoint is asked (concurrently, once per secret).
+    """
+    known: dict[str, bool] = {}
+    unknown: list[str] = []
+    for item, outcome in zip(plan.items, outcomes, strict=True):
+        if item.kind is not ItemKind.SECRET or item.action is Action.AMBIGUOUS:
+            continue
+        if item.action in (Action.CREATE, Action.RENAME):
+            known[outcome.name] = False
+            continue
+        listed = secret_values.get(item.target_uuid or "")
+        if listed is None:
+            unknown.append(outcome.name)
+        else:
+            known[outcome.name] = listed
+    if unknown:
+        with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
+            answers = pool.map(client.secret_has_value, unknown)
+            known.update(
+                (name, bool(answer)) for name, answer in zip(unknown, answers, strict=True)
+            )
+    return tuple(sorted(name for name, has_value in known.items() if not has_value))
+
+
+@attrs.define
+class _Outcome:
+    """Mutable per-item state while the import runs."""
+
+    item: PlannedItem
+    target_uuid: str | None = None
+    processed: bool = False
+    error: str | None = None
+
+    def freeze(self) -> ProcessedItem:
+        return ProcessedItem(
+            kind=self.item.kind,
+            source_uuid=self.item.source_uuid,
+            uuid=self.target_uuid,
+            name=self.item.target_name,
+            result=self.item.action,
+            match_method=self.item.match,
+            is_processed=self.processed,
+            error=self.error,
+        )
+
+
+class _Applier:
+    """Carries one import through its phases."""
+
+    def __init__(
+        self,
+        client: ZiggyClient,
+        bundle: Bundle,
+        plan: ImportPlan,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.client = client
+        self.plan = plan
+        self.progress = progress
+        self.outcomes = {
+            (item.kind, item.source_uuid): _Outcome(item, target_uuid=item.target_uuid)
+            for item in plan.items
+        }
+        for outcome in self.outcomes.values():
+            if outcome.item.action is Action.AMBIGUOUS:
+                outcome.error = outcome.item.error
+            elif outcome.item.action in (Action.CREATE, Action.RENAME):
+                # a new item: its UUID comes when it is created, or is the one an
+                # interrupted import already made for it
+                outcome.target_uuid = outcome.item.resume_uuid
+        self.sources: dict[tuple[ItemKind, str], Any] = {
+            (kind, item.uuid): item for kind in ItemKind for item in bundle.items(kind)
+        }
+        self.secret_uuid_by_name = {secret.name: secret.uuid for secret in bundle.secrets}
+        self.total = sum(1 for item in plan.items if item.action.writes)
+        self.done = 0
+        self._progress_lock = threading.Lock()
+        # Where references point on the target; refreshed between phases (not per item),
+        # as each phase's creates settle the UUIDs and names the next phase refers to.
+        self.uuids: dict[str, str] = {}
+        self.secret_names: dict[str, str] = {}
+        self._flow_references: dict[str, References] = {}
+        self._contents: dict[str, Flow] = {}  # flow source UUID -> content to write
+        self._writers: dict[ItemKind, tuple[Callable[[Any], Any], Callable[[str, Any], None]]] = {
+            ItemKind.SECRET: (client.create_secret, client.update_secret),
+            ItemKind.CONNECTION: (client.create_connection, client.update_connection),
+            ItemKind.STRUCTURE: (client.create_structure, client.update_structure),
+            ItemKind.VARIABLE: (client.create_variable, client.update_variable),
+        }
+
+    # -- the phases -------------------------------------------------------------------------
+
+    def run(self) -> list[ProcessedItem]:
+        self._write_all(ItemKind.SECRET)
+        self.secret_names = self._secret_names()
+        for kind in (ItemKind.CONNECTION, ItemKind.STRUCTURE, ItemKind.VARIABLE):
+            self._write_all(kind)
+        self._write_flows()
+        return [self.outcomes[(item.kind, item.source_uuid)].freeze() for item in self.plan.items]
+
+    def _write_all(self, kind: ItemKind) -> None:
+        pending = [o for o in self._of_kind(kind) if o.item.action.writes and o.error is None]
+        for outcome in pending:
+            self._check_dependencies(outcome)
+        self._parallel(self._write_item, [o for o in pending if o.error is None])
+        for outcome in self._of_kind(kind):
+            if outcome.item.action is Action.LEAVE:
+                outcome.processed = True
+
+    def _write_flows(self) -> None:
+        flows = [o for o in self._of_kind(ItemKind.FLOW) if o.item.action.writes]
+        self._fail_flows_with_missing_dependencies(flows)
+        shells = [o for o in flows if o.error is None and o.target_uuid is None]
+        self._parallel(self._create_shell, shells)
+        # Every flow now has its UUID on the target, so the content (references rewired)
+        # of a flow to be overwritten is made by the worker that takes its named save,
+        # while other saves are on the wire, rather than in the writing phase; other flows
+        # get theirs while they are written. Only a shell removed below (its flow failed)
+        # changes the map; then the contents are made again.
+        self.uuids = self._uuid_map()
+        overwrites = [o for o in flows if o.error is None and o.item.action is Action.OVERWRITE]
+        self._parallel(self._save_and_prepare, overwrites)
+        self._fail_flows_with_missing_dependencies(flows)
+        self._remove_unused_shells(shells)
+        uuids = self._uuid_map()
+        if uuids != self.uuids:
+            self._contents.clear()
+            self.uuids = uuids
+        self._parallel(self._write_flow_content, [o for o in flows if o.error is None])
+        for outcome in self._of_kind(ItemKind.FLOW):
+            if outcome.item.action is Action.LEAVE:
+                outcome.processed = True
+
+    # -- writers (each runs in a worker thread) --------------------------------------------
+
+    def _write_item(self, outcome: _Outcome) -> None:
+        """Create or update a secret, connection, structure or variable.
+
+        An overwrite, or an item an interrupted import already created (``resume_uuid``),
+        is updated in place; anything else is created. Secrets never carry values here.
+        """
+        source = self.sources[(outcome.item.kind, outcome.item.source_uuid)]
+        item = attrs.evolve(source, name=outcome.item.target_name)
+        if isinstance(item, Connection):
+            item = attrs.evolve(
+                item,
+                dev_value=rewrite(item.dev_value, {}, self.secret_names),
+                prod_value=rewrite(item.prod_value, {}, self.secret_names),
+            )
+        create, update = self._writers[outcome.item.kind]
+        if outcome.target_uuid is not None:
+            update(outcome.target_uuid, item)
+        else:
+            outcome.target_uuid = create(item).uuid
+        self._processed(outcome)
+
+    def _create_shell(self, outcome: _Outcome) -> None:
+        flow = self._source(outcome, Flow)
+        outcome.target_uuid = self.client.create_flow(outcome.item.target_name, flow.listener_type)
+
+    def _save_and_prepare(self, outcome: _Outcome) -> None:
+        """The "Pre import" named save of a flow to be overwritten, then its new content."""
+        assert outcome.target_uuid is not None
+        self.client.create_named_save(outcome.target_uuid, PRE_IMPORT_SAVE_NAME)
+        self._contents[outcome.item.source_uuid] = self._content(outcome)
+
+    def _content(self, outcome: _Outcome) -> Flow:
+        """The flow as it is written: target name, references pointing at the target."""
+        source = self._source(outcome, Flow)
+        return attrs.evolve(
+            source,
+            name=outcome.item.target_name,
+            nodes=rewrite(source.nodes, self.uuids, self.secret_names),
+            edges=rewrite(source.edges, self.uuids, self.secret_names),
+        )
+
+    def _write_flow_content(self, outcome: _Outcome) -> None:
+        assert outcome.target_uuid is not None
+        content = self._contents.pop(outcome.item.source_uuid, None)
+        if content is None:
+            content = self._content(outcome)
+        self.client.update_flow(outcome.target_uuid, content)
+        self._processed(outcome)
+
+    # -- dependencies -----------------------------------------------------------------------
+
+    def _check_dependencies(self, outcome: _Outcome) -> None:
+        """Fail a connection whose secrets were not imported."""
+        if outcome.item.kind is not ItemKind.CONNECTION:
+            return
+        source = self._source(outcome, Connection)
+        names = find_secret_names(source.dev_value) | find_secret_names(source.prod_value)
+        missing = self._failed_secrets(names)
+        if missing:
+            outcome.error = f"not imported: it uses secrets.{missing[0]}, which failed to import"
+
+    def _fail_flows_with_missing_dependencies(self, flows: list[_Outcome]) -> None:
+        """Fail flows whose references (or subflows, transitively) failed."""
+        changed = True
+        while changed:
+            changed = False
+            for outcome in flows:
+                if outcome.error is not None:
+                    continue
+                reason = self._missing_dependency(self._source(outcome, Flow))
+                if reason is not None:
+                    outcome.error = f"not imported: {reason}"
+                    changed = True
+
+    def _missing_dependency(self, flow: Flow) -> str | None:
+        refs = self._references_of(flow)
+        missing_secrets = self._failed_secrets(refs.secret_names)
+        if missing_secrets:
+            return f"it uses secrets.{missing_secrets[0]}, which failed to import"
+        for kind in (ItemKind.CONNECTION, ItemKind.STRUCTURE, ItemKind.VARIABLE, ItemKind.FLOW):
+            for uuid in sorted(refs.uuids(kind)):
+                dependency = self.outcomes.get((kind, uuid))
+                if dependency is not None and dependency.error is not None:
+                    return f"it uses {kind.value} {dependency.item.name!r}, which failed to import"
+        return None
+
+    def _references_of(self, flow: Flow) -> References:
+        """A flow's references, walked once per import (the checks above run repeatedly)."""
+        refs = self._flow_references.get(flow.uuid)
+        if refs is None:
+            refs = self._flow_references[flow.uuid] = find_references(flow.nodes)
+        return refs
+
+    def _failed_secrets(self, names: Iterable[str]) -> list[str]:
+        failed = []
+        for name in sorted(names):
+            uuid = self.secret_uuid_by_name.get(name)
+            outcome = self.outcomes.get((ItemKind.SECRET, uuid)) if uuid else None
+            if outcome is not None and outcome.error is not None:
+                failed.append(name)
+        return failed
+
+    def _remove_unused_shells(self, shells: list[_Outcome]) -> None:
+        """Delete shells we created for flows that will not be written after all."""
+        for outcome in shells:
+            if outcome.error is not None and outcome.target_uuid is not None:
+                try:
+                    self.client.delete_flow(outcome.target_uuid)
+                except ZiggyError as exc:
+                    logger.warning(
+                        "could not remove the empty flow %s: %s", outcome.target_uuid, exc
+                    )
+                outcome.target_uuid = None
+
+    def _uuid_map(self) -> dict[str, str]:
+        return {
+            outcome.item.source_uuid: outcome.target_uuid
+            for outcome in self.outcomes.values()
+            if outcome.item.kind is not ItemKind.SECRET and outcome.target_uuid is not None
+        }
+
+    def _secret_names(self) -> dict[str, str]:
+        return {
+            outcome.item.name: outcome.item.target_name
+            for outcome in self._of_kind(ItemKind.SECRET)
+            if outcome.item.target_name != outcome.item.name
+        }
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _of_kind(self, kind: ItemKind) -> list[_Outcome]:
+        return [o for (k, _), o in self.outcomes.items() if k is kind]
+
+    def _source(self, outcome: _Outcome, cls: type[T]) -> T:
+        item = self.sources[(outcome.item.kind, outcome.item.source_uuid)]
+        assert isinstance(item, cls)
+        return item
+
+    def _processed(self, outcome: _Outcome) -> None:
+        outcome.processed = True
+        if self.progress is not None:
+            with self._progress_lock:
+                self.done += 1
+                done = self.done
+            self.progress(done, self.total, f"{outcome.item.kind.value} {outcome.item.name}")
+
+    def _parallel(self, work: Callable[[_Outcome], None], outcomes: Sequence[_Outcome]) -> None:
+        """Run ``work`` for each outcome concurrently; a failure marks that item only."""
+
+        def guarded(outcome: _Outcome) -> None:
+            try:
+                work(outcome)
+            except ZiggyError as exc:
+                logger.warning("%s %r failed: %s", outcome.item.kind.value, outcome.item.name, exc)
+                outcome.error = str(exc)
+                outcome.processed = False
+
+        if len(outcomes) <= 1 or self.client.max_workers == 1:
+            for outcome in outcomes:
+                guarded(outcome)
+            return
+        with ThreadPoolExecutor(max_workers=self.client.max_workers) as pool:
+            list(pool.map(guarded, outcomes))

@@ -1,0 +1,430 @@
+"""``plan_import``: decide, per bundle item, what an import will do — without writing.
+
+The rules (Ziggy's documented import behaviour), the same for every kind:
+
+1. an item on the target with the same UUID is the match (``uuid``);
+2. otherwise exactly one item of the same name is the match (``name``); several are
+   ambiguous and the item is not guessed at;
+3. otherwise the item is new (``unmatched``) and is created (``CREATE``).
+
+A matched item is left alone (``skip`` -> ``LEAVE``), created beside the match under a free,
+predictable name (``duplicate`` -> ``RENAME``) or written over the match (``overwrite`` ->
+``OVERWRITE``). A plan is plain data: showing it is a dry run, applying it is an import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import attrs
+
+from .._bundle.bundle import dump_bundle
+from .._client.client import ZiggyClient
+from .._vocabulary import convert as _convert
+from .._vocabulary.enums import (
+    Action,
+    ImportMode,
+    ImportModeName,
+    MatchMethod,
+    choice,
+    names_or_none,
+)
+from .._vocabulary.models import Bundle, ItemKind
+from .._vocabulary.tables import Table
+from .subset import select_flows
+
+__all__ = ["ImportPlan", "PlannedItem", "TargetItem", "plan_import"]
+
+
+_MODE_ACTION = {
+    ImportMode.SKIP: Action.LEAVE,
+    ImportMode.DUPLICATE: Action.RENAME,
+    ImportMode.OVERWRITE: Action.OVERWRITE,
+}
+
+
+@attrs.frozen
+class TargetItem:
+    """An item as it is on the target when the plan is made.
+
+    ``item`` is the model as listed (a :class:`FlowSummary` for flows: their graphs are
+    only fetched when a rollback copy is needed).
+    """
+
+    uuid: str
+    name: str
+    fingerprint: str
+    item: Any = attrs.field(eq=False, repr=False)
+    has_value: bool | None = None
+
+
+@attrs.frozen
+class PlannedItem:
+    """The decision for one bundle item.
+
+    ``target_uuid`` is the matched item's UUID (None when the item will be created);
+    ``target_name`` is the name the item will have on the target (a new one for RENAME);
+    ``fingerprint`` identifies the matched item's state when planned, so that a stale plan
+    can be detected; ``candidates`` lists the UUIDs of an ambiguous name match;
+    ``resume_uuid`` is the item an interrupted import already created for this one (see
+    ``journal.py``): it is completed rather than created again.
+    """
+
+    kind: ItemKind
+    source_uuid: str
+    name: str
+    match: MatchMethod
+    action: Action
+    target_uuid: str | None = None
+    target_name: str = ""
+    fingerprint: str | None = None
+    candidates: tuple[str, ...] = ()
+    resume_uuid: str | None = None
+
+    @property
+    def error(self) -> str | None:
+        """Why the item cannot be imported, for an ambiguous match."""
+        if self.action is not Action.AMBIGUOUS:
+            return None
+        return (
+            f"{len(self.candidates)} {self.kind.value}s named {self.name!r} on the target "
+            f"({', '.join(self.candidates)}); rename or remove all but one, then import again"
+        )
+
+
+@attrs.frozen
+class ImportPlan:
+    """What an import of ``bundle`` into one server will do, item by item."""
+
+    mode: ImportMode
+    target_url: str
+    items: tuple[PlannedItem, ...]
+    warnings: tuple[str, ...] = ()
+    bundle_digest: str = ""
+    flow_ids: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON data (what a plan file holds), camelCase like the bundle."""
+        data: dict[str, Any] = _convert.unstructure(self)
+        for item, planned in zip(data["items"], self.items, strict=True):
+            if planned.error is not None:
+                item["error"] = planned.error
+        return data
+
+    def of_kind(self, kind: ItemKind) -> tuple[PlannedItem, ...]:
+        return tuple(item for item in self.items if item.kind is kind)
+
+    @property
+    def writes(self) -> bool:
+        """Whether applying the plan changes anything on the target."""
+        return any(item.action.writes for item in self.items)
+
+    def summary(self) -> dict[str, int]:
+        """How many items get each action (``CREATE``: 3, ...)."""
+        counts: dict[str, int] = {}
+        for item in self.items:
+            counts[item.action.value] = counts.get(item.action.value, 0) + 1
+        return counts
+
+    def _table(self) -> Table:
+        counts = ", ".join(f"{count} {action}" for action, count in sorted(self.summary().items()))
+        return Table(
+            caption=f"Import plan into {self.target_url} (mode {self.mode.value}): "
+            f"{counts or 'nothing'}",
+            columns=("kind", "name", "match", "action", "target uuid", "note"),
+            rows=tuple(
+                (
+                    item.kind.value,
+                    item.name,
+                    item.match.value,
+                    item.action.value,
+                    item.target_uuid or "",
+                    item.error
+                    or (f"as {item.target_name!r}" if item.target_name != item.name else ""),
+                )
+                for item in self.items
+            ),
+            notes=self.warnings,
+        )
+
+    def __str__(self) -> str:
+        return self._table().to_text()
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{count} {action}" for action, count in sorted(self.summary().items()))
+        return (
+            f"<ImportPlan into {self.target_url} mode={self.mode.value}: "
+            f"{len(self.items)} items ({counts or 'nothing'})>"
+        )
+
+    def _repr_html_(self) -> str:
+        return self._table().to_html()
+
+
+def plan_import(
+    client: ZiggyClient,
+    bundle: Bundle,
+    *,
+    mode: ImportMode | ImportModeName,
+    flow_ids: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+) -> ImportPlan:
+    """Read the target and decide what importing ``bundle`` would do. Writes nothing.
+
+    ``flow_ids``/``tags`` plan only those flows of the bundle, with what they need.
+    """
+    flow_ids = names_or_none(flow_ids, "flow_ids")
+    tags = names_or_none(tags, "tags")
+    bundle = select_flows(bundle, flow_ids=flow_ids, tags=tags)
+    plan = make_plan(
+        bundle,
+        read_target(client),
+        mode=choice(ImportMode, mode, "mode"),
+        target_url=client.base_url,
+    )
+    return attrs.evolve(plan, flow_ids=tuple(flow_ids or ()), tags=tuple(tags or ()))
+
+
+def read_target(client: ZiggyClient) -> dict[ItemKind, list[TargetItem]]:
+    """The target's items of every kind: one list request per kind, all five at once."""
+    with ThreadPoolExecutor(max_workers=min(5, client.max_workers)) as pool:
+        flows = pool.submit(client.list_flows)
+        connections = pool.submit(client.list_connections)
+        secrets = pool.submit(client.list_secrets)
+        structures = pool.submit(client.list_structures)
+        variables = pool.submit(client.list_variables)
+        return {
+            ItemKind.FLOW: [_target_item(s, s.uuid, s.name) for s in flows.result()],
+            ItemKind.CONNECTION: [_target_item(c, c.uuid, c.name) for c in connections.result()],
+            ItemKind.SECRET: [
+                _target_item(s.secret, s.secret.uuid, s.secret.name, s.has_value)
+                for s in secrets.result()
+            ],
+            ItemKind.STRUCTURE: [_target_item(s, s.uuid, s.name) for s in structures.result()],
+            ItemKind.VARIABLE: [_target_item(v, v.uuid, v.name) for v in variables.result()],
+        }
+
+
+def bundle_digest(bundle: Bundle) -> str:
+    """A hash of a bundle's canonical text: ties a saved plan to the bundle it was made for."""
+    return hashlib.sha256(dump_bundle(bundle).encode("utf-8")).hexdigest()
+
+
+def fingerprint(item: Any) -> str:
+    """A short, stable hash of a model's content."""
+    text = json.dumps(_convert.unstructure(item), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _target_item(item: Any, uuid: str, name: str, has_value: bool | None = None) -> TargetItem:
+    return TargetItem(
+        uuid=uuid, name=name, fingerprint=fingerprint(item), item=item, has_value=has_value
+    )
+
+
+def make_plan(
+    bundle: Bundle,
+    target: dict[ItemKind, list[TargetItem]],
+    *,
+    mode: ImportMode,
+    target_url: str,
+    same_server_expected: bool = False,
+    with_digest: bool = True,
+    interrupted: Mapping[ItemKind, frozenset[str]] | None = None,
+) -> ImportPlan:
+    """The pure part of planning: bundle + target state -> plan.
+
+    ``with_digest=False`` skips hashing the bundle (a full serialisation), which only a
+    plan that is saved or checked against a saved one needs.
+    """
+    items: list[PlannedItem] = []
+    for kind in ItemKind:
+        ours = (interrupted or {}).get(kind, frozenset())
+        items.extend(_plan_kind(kind, bundle.items(kind), target[kind], mode, ours))
+    warnings = _subflow_warnings(bundle, items, target[ItemKind.FLOW])
+    resumed = [item for item in items if item.resume_uuid is not None]
+    if resumed:
+        warnings.append(
+            f"an earlier import into {target_url} was interrupted; {len(resumed)} item(s) it "
+            "created are completed now instead of being matched"
+        )
+    if not same_server_expected and _same_server(bundle.provenance.source.url, target_url):
+        warnings.append(
+            f"this bundle was exported from {target_url}, the server it is being imported "
+            "into; check that this is the server you meant"
+        )
+    return ImportPlan(
+        mode=mode,
+        target_url=target_url,
+        items=tuple(items),
+        warnings=tuple(warnings),
+        bundle_digest=bundle_digest(bundle) if with_digest else "",
+    )
+
+
+def _subflow_warnings(
+    bundle: Bundle, items: list[PlannedItem], target_flows: list[TargetItem]
+) -> list[str]:
+    """Name the flows whose subflow flag the API cannot carry over.
+
+    ``isSubflow`` is not part of the server's UpdateFlowDto, so an import cannot set it:
+    a subflow created by an import arrives as an ordinary flow until fixed in the editor.
+    """
+    is_subflow = {flow.uuid: flow.is_subflow for flow in bundle.flows}
+    on_target = {item.uuid: bool(getattr(item.item, "is_subflow", False)) for item in target_flows}
+    names = [
+        item.name
+        for item in items
+        if item.kind is ItemKind.FLOW
+        and item.action.writes
+        and is_subflow.get(item.source_uuid, False)
+        != (
+            on_target.get(item.target_uuid or "", False)
+            if item.action is Action.OVERWRITE
+            else False
+        )
+    ]
+    if not names:
+        return []
+    return [
+        "the Ziggy API cannot set a flow's subflow flag, so these flows will not be marked "
+        f"as subflows on the target (set it in the editor): {', '.join(sorted(names))}"
+    ]
+
+
+def _plan_kind(
+    kind: ItemKind,
+    bundle_items: Sequence[Any],
+    target_items: list[TargetItem],
+    mode: ImportMode,
+    ours: frozenset[str] = frozenset(),
+) -> list[PlannedItem]:
+    by_uuid = {item.uuid: item for item in target_items}
+    claimed = {item.uuid for item in bundle_items if item.uuid in by_uuid}
+    by_name: dict[str, list[TargetItem]] = {}
+    for item in target_items:
+        if item.uuid not in claimed:
+            by_name.setdefault(item.name, []).append(item)
+    # Items an interrupted import created (by the journal): exactly one of that name.
+    unfinished = {
+        name: items[0] for name, items in by_name.items() if name in ours and len(items) == 1
+    }
+    taken_names = {item.name for item in target_items if item.name not in unfinished} | {
+        item.name for item in bundle_items
+    }
+    planned: list[PlannedItem] = []
+    for item in bundle_items:
+        match, found, candidates = _match(item.uuid, item.name, by_uuid, by_name)
+        if found is not None and match is MatchMethod.NAME and unfinished.get(found.name) is found:
+            planned.append(
+                PlannedItem(
+                    kind,
+                    item.uuid,
+                    item.name,
+                    MatchMethod.UNMATCHED,
+                    Action.CREATE,
+                    target_name=item.name,
+                    resume_uuid=found.uuid,
+                )
+            )
+            continue
+        if candidates:
+            planned.append(
+                PlannedItem(
+                    kind=kind,
+                    source_uuid=item.uuid,
+                    name=item.name,
+                    match=MatchMethod.NAME,
+                    action=Action.AMBIGUOUS,
+                    target_name=item.name,
+                    candidates=candidates,
+                )
+            )
+            continue
+        if found is None:
+            planned.append(
+                PlannedItem(
+                    kind,
+                    item.uuid,
+                    item.name,
+                    MatchMethod.UNMATCHED,
+                    Action.CREATE,
+                    target_name=item.name,
+                )
+            )
+            continue
+        action = _MODE_ACTION[mode]
+        if action is Action.RENAME:
+            new_name = free_name(item.name, taken_names, identifier=kind is ItemKind.SECRET)
+            taken_names.add(new_name)
+            resumed = unfinished.get(new_name)
+            planned.append(
+                PlannedItem(
+                    kind,
+                    item.uuid,
+                    item.name,
+                    match,
+                    action,
+                    target_name=new_name,
+                    fingerprint=found.fingerprint,
+                    target_uuid=found.uuid,
+                    resume_uuid=resumed.uuid if resumed is not None else None,
+                )
+            )
+            continue
+        planned.append(
+            PlannedItem(
+                kind,
+                item.uuid,
+                item.name,
+                match,
+                action,
+                target_uuid=found.uuid,
+                target_name=item.name if action is Action.OVERWRITE else found.name,
+                fingerprint=found.fingerprint,
+            )
+        )
+    return planned
+
+
+def _match(
+    uuid: str,
+    name: str,
+    by_uuid: dict[str, TargetItem],
+    by_name: dict[str, list[TargetItem]],
+) -> tuple[MatchMethod, TargetItem | None, tuple[str, ...]]:
+    if uuid in by_uuid:
+        return MatchMethod.UUID, by_uuid[uuid], ()
+    same_name = by_name.get(name, [])
+    if len(same_name) == 1:
+        return MatchMethod.NAME, same_name[0], ()
+    if len(same_name) > 1:
+        return MatchMethod.NAME, None, tuple(sorted(item.uuid for item in same_name))
+    return MatchMethod.UNMATCHED, None, ()
+
+
+def free_name(name: str, taken: Iterable[str], *, identifier: bool = False) -> str:
+    """The first free name of the series ``NAME (imported)``, ``NAME (imported 2)``...
+
+    Secrets need JavaScript identifiers, so their series is ``NAME_imported``,
+    ``NAME_imported2``...
+    """
+    used = set(taken)
+    number = 1
+    while True:
+        if identifier:
+            candidate = f"{name}_imported" + (str(number) if number > 1 else "")
+        else:
+            candidate = f"{name} (imported" + (f" {number}" if number > 1 else "") + ")"
+        if candidate not in used:
+            return candidate
+        number += 1
+
+
+def _same_server(source_url: str, target_url: str) -> bool:
+    return source_url.rstrip("/").lower() == target_url.rstrip("/").lower()

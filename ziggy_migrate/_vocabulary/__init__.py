@@ -1,0 +1,1 @@
+"""The ground layer: models, the converter, enums, errors, file helpers."""

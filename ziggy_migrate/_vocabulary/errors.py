@@ -1,0 +1,144 @@
+"""The exception tree of ziggy-migrate.
+
+Every error the library raises derives from :class:`ZiggyError`, so a caller can catch one
+type; the subclasses say what went wrong and what to check::
+
+    ZiggyError
+    ├── ServerUnreachableError        no answer: refused, DNS, dropped connection, timeout
+    │   └── RequestTimeoutError       the server did not answer within the timeout
+    ├── ServerResponseError           the server answered with an error status
+    │   ├── AuthenticationError       401/403: wrong user name or password, token refused
+    │   ├── NotFoundError             404
+    │   ├── BadRequestError           400/409/422: the server refused what we sent
+    │   ├── RateLimitedError          429 after the retries ran out
+    │   └── ServerError               5xx after the retries ran out
+    ├── BundleError                   a bundle file is broken, invalid or from a newer tool
+    ├── SelectionError                export: a flow UUID that is not on the server
+    ├── ExposedCredentialError        export with strict_secrets: inline credentials found
+    ├── PlanError                     import: the plan cannot be applied (stale, mismatched)
+    │   └── PlanFileError             a plan file is missing, unreadable or broken
+    ├── BackupFailedError             import: the database backup failed, nothing was written
+    └── InvalidArgumentError          a call got a value outside its choices (also a ValueError)
+
+Messages never contain a password, token or secret value: response bodies are kept on the
+exception for debugging only after the same redaction the logs use.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BackupFailedError",
+    "BadRequestError",
+    "BundleError",
+    "ExposedCredentialError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "PlanError",
+    "PlanFileError",
+    "RateLimitedError",
+    "RequestTimeoutError",
+    "SelectionError",
+    "ServerError",
+    "ServerResponseError",
+    "ServerUnreachableError",
+    "ZiggyError",
+]
+
+
+class ZiggyError(Exception):
+    """Base of every error raised by ziggy-migrate."""
+
+
+class ServerUnreachableError(ZiggyError):
+    """The server could not be reached or dropped the connection without answering."""
+
+
+class RequestTimeoutError(ServerUnreachableError):
+    """The server did not answer within the configured timeout."""
+
+
+class ServerResponseError(ZiggyError):
+    """The server answered with an error status.
+
+    ``response_code`` is the HTTP status and ``response_body`` the (redacted) body text, so
+    that callers can branch on the status and operators can see what the server said.
+    """
+
+    def __init__(self, message: str, *, response_code: int, response_body: str = "") -> None:
+        super().__init__(message)
+        self.response_code = response_code
+        self.response_body = response_body
+
+
+class AuthenticationError(ServerResponseError):
+    """The server refused the credentials or the token (401/403)."""
+
+
+class NotFoundError(ServerResponseError):
+    """The requested item does not exist on the server (404)."""
+
+
+class BadRequestError(ServerResponseError):
+    """The server refused the request's content (400, 409, 422)."""
+
+
+class RateLimitedError(ServerResponseError):
+    """The server kept answering 429 Too Many Requests after every retry."""
+
+
+class ServerError(ServerResponseError):
+    """The server kept failing (5xx) after every retry."""
+
+
+class BundleError(ZiggyError):
+    """A bundle could not be loaded: unreadable, not JSON, invalid, or inconsistent.
+
+    ``location`` is a JSON path such as ``$.flows[3].name`` (``$`` for the whole file) so
+    that the one-line message points at the place to fix.
+    """
+
+    def __init__(self, message: str, *, location: str = "$", file: str | None = None) -> None:
+        where = ": ".join(part for part in (file, location) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.location = location
+        self.reason = message
+        self.file = file
+
+    def in_file(self, file: str) -> BundleError:
+        """The same error, naming the file it was found in."""
+        error = type(self).__new__(type(self))
+        BundleError.__init__(error, self.reason, location=self.location, file=file)
+        return error
+
+
+class SelectionError(ZiggyError):
+    """An export selection names flows that do not exist on the source server."""
+
+    def __init__(self, message: str, *, missing_flow_ids: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing_flow_ids = missing_flow_ids
+
+
+class ExposedCredentialError(ZiggyError):
+    """Connections hold inline credentials and ``strict_secrets`` forbids exporting them."""
+
+    def __init__(self, message: str, *, findings: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
+class PlanError(ZiggyError):
+    """An import plan cannot be applied as it stands."""
+
+
+class PlanFileError(PlanError):
+    """A plan file is missing, unreadable or not a plan: bad input, not a stale plan."""
+
+
+class BackupFailedError(ZiggyError):
+    """The server's database backup failed, so the import wrote nothing."""
+
+
+class InvalidArgumentError(ZiggyError, ValueError):
+    """A library call got an argument outside its choices; the message lists them."""

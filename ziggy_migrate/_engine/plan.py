@@ -34,7 +34,7 @@ from .._vocabulary.enums import (
     names_or_none,
 )
 from .._vocabulary.models import Bundle, ItemKind
-from .._vocabulary.tables import Table
+from .._vocabulary.tables import Attention, Row, Table, data_frame, list_cell, uuid_cell
 from .subset import select_flows
 
 __all__ = ["ImportPlan", "PlannedItem", "TargetItem", "plan_import"]
@@ -137,19 +137,44 @@ class ImportPlan:
             caption=f"Import plan into {self.target_url} (mode {self.mode.value}): "
             f"{counts or 'nothing'}",
             columns=("kind", "name", "match", "action", "target uuid", "note"),
-            rows=tuple(
+            rows=tuple(_row(item) for item in self.items),
+            notes=self.warnings,
+            summary=("kind", "action"),
+        )
+
+    def to_dataframe(self) -> Any:
+        """The plan as a ``pandas.DataFrame``, one row per item (needs the ``pandas`` extra).
+
+        Columns: kind, name, match, action, source_uuid, target_uuid, target_name, error,
+        candidates; enum values as their strings. Without pandas this raises
+        :class:`MissingDependencyError`.
+        """
+        return data_frame(
+            (
+                "kind",
+                "name",
+                "match",
+                "action",
+                "source_uuid",
+                "target_uuid",
+                "target_name",
+                "error",
+                "candidates",
+            ),
+            (
                 (
                     item.kind.value,
                     item.name,
                     item.match.value,
                     item.action.value,
-                    item.target_uuid or "",
-                    item.error
-                    or (f"as {item.target_name!r}" if item.target_name != item.name else ""),
+                    item.source_uuid,
+                    item.target_uuid,
+                    item.target_name,
+                    item.error,
+                    item.candidates,
                 )
                 for item in self.items
             ),
-            notes=self.warnings,
         )
 
     def __str__(self) -> str:
@@ -164,6 +189,32 @@ class ImportPlan:
 
     def _repr_html_(self) -> str:
         return self._table().to_html()
+
+
+def _row(item: PlannedItem) -> Row:
+    """One plan row: an ambiguous match is an error, a secret created without a value a
+    warning; candidates and target UUIDs show short, whole on hover."""
+    notes = []
+    if item.target_name and item.target_name != item.name:
+        notes.append(f"as {item.target_name!r}")
+    attention: Attention | None = None
+    target = uuid_cell(item.target_uuid)
+    if item.action is Action.AMBIGUOUS:
+        attention = "error"
+        target = list_cell(uuid_cell(uuid) for uuid in item.candidates)
+        notes.append(
+            f"{len(item.candidates)} {item.kind.value}s of this name on the target: "
+            "rename or remove all but one, then import again"
+        )
+    elif item.kind is ItemKind.SECRET and item.action in (Action.CREATE, Action.RENAME):
+        attention = "warning"
+        notes.append("created without a value: set one on the target")
+    if item.resume_uuid is not None:
+        notes.append("completes the copy an interrupted import created")
+    return Row(
+        (item.kind.value, item.name, item.match.value, item.action.value, target, "; ".join(notes)),
+        attention=attention,
+    )
 
 
 def plan_import(

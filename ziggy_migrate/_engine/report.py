@@ -15,7 +15,7 @@ import attrs
 from .._vocabulary import convert as _convert
 from .._vocabulary.enums import Action, ImportMode, MatchMethod
 from .._vocabulary.models import REPORT_ORDER, BackupResult, ItemKind
-from .._vocabulary.tables import Table, brief
+from .._vocabulary.tables import Attention, Row, Table, brief, data_frame, uuid_cell
 
 __all__ = ["ImportReport", "ProcessedItem"]
 
@@ -117,22 +117,72 @@ class ImportReport:
         notes = list(self.warnings)
         if self.secrets_needing_values:
             notes.append("secrets needing values: " + ", ".join(self.secrets_needing_values))
+        needing = set(self.secrets_needing_values)
+        rows = []
+        for item in self.items:
+            attention: Attention | None = None
+            note = item.error or ""
+            if item.error is not None:
+                attention = "error"
+            elif item.kind is ItemKind.SECRET and item.name in needing:
+                attention = "warning"
+                note = "has no value on the target: set one"
+            rows.append(
+                Row(
+                    (
+                        item.kind.value,
+                        item.name,
+                        item.match_method.value,
+                        item.result.value,
+                        uuid_cell(item.uuid),
+                        "yes" if item.is_processed else "no",
+                        note,
+                    ),
+                    attention=attention,
+                )
+            )
         return Table(
             caption=self._caption(),
-            columns=("kind", "name", "match", "result", "uuid", "processed", "error"),
-            rows=tuple(
+            columns=("kind", "name", "match", "result", "uuid", "processed", "note"),
+            rows=tuple(rows),
+            notes=tuple(notes),
+            summary=("kind", "result"),
+        )
+
+    def to_dataframe(self) -> Any:
+        """The report as a ``pandas.DataFrame``, one row per item (needs the ``pandas`` extra).
+
+        Columns: kind, name, match_method, result, source_uuid, uuid, is_processed, error,
+        needs_value (a secret left without a value on the target); enum values as their
+        strings. Without pandas this raises :class:`MissingDependencyError`.
+        """
+        needing = set(self.secrets_needing_values)
+        return data_frame(
+            (
+                "kind",
+                "name",
+                "match_method",
+                "result",
+                "source_uuid",
+                "uuid",
+                "is_processed",
+                "error",
+                "needs_value",
+            ),
+            (
                 (
                     item.kind.value,
                     item.name,
                     item.match_method.value,
                     item.result.value,
-                    item.uuid or "",
-                    "yes" if item.is_processed else "no",
-                    item.error or "",
+                    item.source_uuid,
+                    item.uuid,
+                    item.is_processed,
+                    item.error,
+                    item.kind is ItemKind.SECRET and item.name in needing,
                 )
                 for item in self.items
             ),
-            notes=tuple(notes),
         )
 
     def __str__(self) -> str:

@@ -18,7 +18,8 @@ type; the subclasses say what went wrong and what to check::
     ├── PlanError                     import: the plan cannot be applied (stale, mismatched)
     │   └── PlanFileError             a plan file is missing, unreadable or broken
     ├── BackupFailedError             import: the database backup failed, nothing was written
-    └── InvalidArgumentError          a call got a value outside its choices (also a ValueError)
+    ├── InvalidArgumentError          a call got a value outside its choices (also a ValueError)
+    └── MissingDependencyError        an optional extra is not installed (also an ImportError)
 
 Messages never contain a password, token or secret value: response bodies are kept on the
 exception for debugging only after the same redaction the logs use.
@@ -33,6 +34,7 @@ __all__ = [
     "BundleError",
     "ExposedCredentialError",
     "InvalidArgumentError",
+    "MissingDependencyError",
     "NotFoundError",
     "PlanError",
     "PlanFileError",
@@ -142,3 +144,7 @@ class BackupFailedError(ZiggyError):
 
 class InvalidArgumentError(ZiggyError, ValueError):
     """A library call got an argument outside its choices; the message lists them."""
+
+
+class MissingDependencyError(ZiggyError, ImportError):
+    """A call needs an optional extra that is not installed; the message says which."""

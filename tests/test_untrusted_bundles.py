@@ -164,6 +164,9 @@ def test_a_save_never_writes_through_a_link(
 # -- what is not a regular file ----------------------------------------------------------
 
 
+needs_fifos = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+
+
 @pytest.fixture
 def fifo(tmp_path: Path) -> Path:
     path = tmp_path / "bundle.json"
@@ -181,12 +184,14 @@ def release(fifo: Path) -> Callable[[], None]:
     return unblock
 
 
+@needs_fifos
 def test_a_fifo_is_refused_before_it_is_read(fifo: Path) -> None:
     error = finishes(lambda: load_bundle(fifo), unblock=release(fifo))
     assert isinstance(error, BundleError), repr(error)
     assert f"{fifo} is a FIFO (named pipe), not a regular file" in str(error)
 
 
+@needs_fifos
 def test_a_fifo_in_a_folder_is_refused_before_it_is_read(folder: Path) -> None:
     item = an_item_file(folder)
     item.unlink()

@@ -645,7 +645,7 @@ def test_secret_value_on_a_secret_is_never_loaded(doc: dict[str, Any]) -> None:
         (b"\xef\xbb\xbf[]", "not an array"),
         (b"[" * 100_000, "nests too deeply"),
         (b'{"a":' * 100_000, "nests too deeply"),
-        (b"{" + b'"k": 1, ' * 3 + b'"schemaVersion": 1e3}', "integer"),
+        (b'{"k1": 1, "k2": 1, "k3": 1, "schemaVersion": 1e3}', "integer"),
     ],
     ids=[
         "empty",

@@ -3,9 +3,16 @@
 Loading goes through fixed stages, and any failure raises one :class:`BundleError` naming
 the JSON path, before anything is half-built:
 
-1. bytes -> text (strict UTF-8) -> JSON (no NaN/Infinity, bounded nesting); a file is
-   parsed as it is read, a chunk at a time, with equal strings shared, so a large
-   bundle's whole text is never in memory next to its document (``_json_stream``);
+0. the source, as untrusted input: a bundle file must be a regular file (a FIFO or a
+   device such as ``/dev/zero`` is refused before it is read), a folder's files too, and
+   no link in a folder is followed (``directory.py``); a file, folder or text larger than
+   the size limit (``MAX_BUNDLE_SIZE``, 1 GiB; ``max_size=`` or the environment
+   variable ``ZIGGY_MAX_BUNDLE_SIZE`` change it) is refused, and reading never goes past
+   it, whatever the file claims;
+1. bytes -> text (strict UTF-8) -> JSON (no NaN/Infinity, bounded nesting, no key twice
+   in one object); a file is parsed as it is read, a chunk at a time, with equal strings
+   shared, so a large bundle's whole text is never in memory next to its document
+   (``_json_stream``);
 2. the format version: a newer major is refused, an older one is upgraded one step at a
    time through ``_MIGRATIONS``;
 3. JSON Schema validation (``schemas/bundle-v<N>.schema.json``, shipped in the wheel);
@@ -21,6 +28,7 @@ rename, so a crash never leaves a truncated bundle.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 import re
@@ -38,11 +46,18 @@ from .._vocabulary import convert as _convert
 from .._vocabulary.enums import Layout, LayoutName
 from .._vocabulary.enums import choice as _choice
 from .._vocabulary.errors import BundleError, InvalidArgumentError
-from .._vocabulary.files import write_atomically
+from .._vocabulary.files import (
+    FileTooLarge,
+    UnsafeFile,
+    describe_size,
+    open_untrusted,
+    write_atomically,
+)
 from .._vocabulary.models import Bundle, Flow, ItemKind
 from .directory import INDEX_FILE, read_directory, write_directory
 from .json_stream import load_strict
 from .json_text import (
+    DuplicateKey,
     EncodedJSON,
     JSONRejected,
     canonical_parts,
@@ -53,6 +68,8 @@ from .references import References, dangling_references
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
+    "MAX_BUNDLE_SIZE",
+    "MAX_BUNDLE_SIZE_VARIABLE",
     "Layout",
     "bundle_schema",
     "check_bundle",
@@ -66,6 +83,11 @@ __all__ = [
 ]
 
 CURRENT_SCHEMA_VERSION = 1
+MAX_BUNDLE_SIZE = 1 << 30
+"""The most a bundle may hold, in bytes (a folder: all the files it reads together), unless
+``max_size=`` or ``$ZIGGY_MAX_BUNDLE_SIZE`` says otherwise: far above any real bundle, and
+low enough that a runaway file is one error rather than a machine out of memory."""
+MAX_BUNDLE_SIZE_VARIABLE = "ZIGGY_MAX_BUNDLE_SIZE"
 _RULE_MESSAGES = {
     "maxLength": "is too long (at most {} characters)",
     "maxItems": "has too many items (at most {})",
@@ -123,11 +145,16 @@ def _flow_validator(version: int) -> jsonschema.Draft202012Validator:
 # -- loading ------------------------------------------------------------------------------
 
 
-def load_bundle(path: str | os.PathLike[str]) -> Bundle:
+def load_bundle(path: str | os.PathLike[str], *, max_size: int | None = None) -> Bundle:
     """Load, upgrade, validate and check the bundle file or bundle folder at ``path``.
 
     ``path`` is always a path, whatever it looks like (``"[prod] x.json"`` included); JSON
     text goes to :func:`load_bundle_text`. Errors in a file or folder name it.
+
+    The bundle is untrusted input: ``path`` must be a regular file (or a link to one) or
+    a bundle folder, whose index, kind folders and item files may not be links; and it
+    may hold at most ``max_size`` bytes (default: ``$ZIGGY_MAX_BUNDLE_SIZE``, else 1 GiB).
+    Anything else is one :class:`BundleError`, raised before the offending file is read.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
@@ -141,23 +168,61 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
             "goes to load_bundle_text()",
             location="",
         )
-    return _load_path(Path(path))
+    return _load_path(Path(path), bundle_size_limit(max_size))
 
 
-def load_bundle_text(text: str | bytes) -> Bundle:
-    """Load, upgrade, validate and check a bundle from its JSON text (or UTF-8 bytes)."""
+def load_bundle_text(text: str | bytes, *, max_size: int | None = None) -> Bundle:
+    """Load, upgrade, validate and check a bundle from its JSON text (or UTF-8 bytes).
+
+    Text longer than ``max_size`` (bytes, or characters for ``str``; default as for
+    :func:`load_bundle`) is refused before it is parsed.
+    """
     if not isinstance(text, (str, bytes)):
         raise TypeError(f"load_bundle_text() takes str or bytes, not {type(text).__name__}")
+    limit = bundle_size_limit(max_size)
+    if len(text) > limit:
+        raise BundleError(_too_large(f"the text ({len(text)} long)", limit), location="")
     return _bundle_from(_parse(_read(text)))
 
 
-def _load_path(path: Path) -> Bundle:
+def bundle_size_limit(max_size: int | None = None) -> int:
+    """The size limit in bytes: ``max_size``, else ``$ZIGGY_MAX_BUNDLE_SIZE`` (a whole
+    number of bytes, or with ``KiB``/``MiB``/``GiB``), else :data:`MAX_BUNDLE_SIZE`."""
+    if max_size is not None:
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+            raise InvalidArgumentError(f"max_size is a positive number of bytes, not {max_size!r}")
+        return max_size
+    setting = os.environ.get(MAX_BUNDLE_SIZE_VARIABLE, "").strip()
+    if not setting:
+        return MAX_BUNDLE_SIZE
+    found = _SIZE.fullmatch(setting)
+    if found is None or int(found.group(1)) < 1:
+        raise BundleError(
+            f"{MAX_BUNDLE_SIZE_VARIABLE}={setting[:40]!r} is not a size: give a whole "
+            "number of bytes, or of KiB, MiB or GiB (such as 2GiB)",
+            location="",
+        )
+    return int(found.group(1)) * _UNITS[(found.group(2) or "").lower()]
+
+
+_SIZE = re.compile(r"(\d{1,15})\s*(KiB|MiB|GiB|B)?", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30}
+
+
+def _too_large(what: str, limit: int) -> str:
+    return (
+        f"{what} is larger than the bundle size limit of {describe_size(limit)}; to read "
+        f"it anyway, raise the limit ({MAX_BUNDLE_SIZE_VARIABLE} or max_size=)"
+    )
+
+
+def _load_path(path: Path, limit: int) -> Bundle:
     try:
         is_folder = path.is_dir()
     except OSError:  # a name too long to be a path, say: reading it says what is wrong
         is_folder = False
     if is_folder:
-        document, files = read_directory(path)
+        document, files = read_directory(path, max_size=limit)
         try:
             return _bundle_from(document)
         except BundleError as exc:
@@ -165,7 +230,7 @@ def _load_path(path: Path) -> Bundle:
     try:
         # Parsed as it is read (see ``_json_stream``), so the file's text is never all in
         # memory next to the document it parses into.
-        document = _read_file(path)
+        document = _read_file(path, limit)
         return _bundle_from(document)
     except BundleError as exc:
         raise (exc if exc.file or not exc.location else exc.in_file(str(path))) from None
@@ -220,33 +285,40 @@ def _read(source: str | bytes) -> str:
     return _decode(source) if isinstance(source, bytes) else source
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _read_file(path: Path, limit: int) -> dict[str, Any]:
     """The bundle file's document, parsed as the file is read and decoded (strict UTF-8).
 
     Only about one chunk of the text is in memory at a time (see ``_json_stream``); a
-    broken file is read again whole to be reported, as text sources are."""
+    broken file is read again whole to be reported, as text sources are. What is not a
+    regular file, or is larger than ``limit`` bytes, is refused unread."""
     try:
-        with path.open(encoding="utf-8", errors="strict") as handle:
+        with (
+            open_untrusted(path, max_size=limit) as raw,
+            io.TextIOWrapper(raw, encoding="utf-8", errors="strict") as handle,
+        ):
             return _parse(handle)
     except UnicodeDecodeError:
         raise BundleError(
-            f"not UTF-8 text ({_first_bad_byte(path)})", location="", file=str(path)
+            f"not UTF-8 text ({_first_bad_byte(path, limit)})", location="", file=str(path)
         ) from None
+    except FileTooLarge:
+        raise BundleError(_too_large(str(path), limit), location="") from None
+    except UnsafeFile as exc:
+        raise BundleError(f"{exc}; a bundle is a file or a bundle folder", location="") from None
     except FileNotFoundError:
         raise BundleError(f"no bundle file at {path}", location="") from None
-    except IsADirectoryError:
-        raise BundleError(f"{path} is a directory, not a bundle file", location="") from None
     except OSError as exc:
         raise BundleError(f"cannot read {path}: {exc.strerror}", location="") from None
 
 
-def _first_bad_byte(path: Path) -> str:
+def _first_bad_byte(path: Path, limit: int) -> str:
     """Where a file stops being UTF-8 (read again: only on this error path)."""
     try:
-        path.read_bytes().decode("utf-8")
+        with open_untrusted(path, max_size=limit) as raw:
+            raw.read().decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"invalid byte at offset {exc.start}"
-    except OSError:
+    except (OSError, UnsafeFile):
         pass
     return "invalid byte"
 
@@ -269,6 +341,8 @@ def _parse(source: str | TextIO) -> dict[str, Any]:
         raise BundleError(
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
+    except DuplicateKey as exc:
+        raise BundleError(exc.reason, location=exc.path) from None
     except JSONRejected as exc:
         raise BundleError(f"not a bundle: the JSON {exc}") from None
     if not isinstance(document, dict):
@@ -470,7 +544,10 @@ def save_bundle(
     """Write ``bundle`` to ``path`` atomically and return the path.
 
     ``layout="file"`` writes one JSON file; ``layout="dir"`` writes a folder with an index
-    and one file per item (see ``directory.py``), which git diffs item by item.
+    and one file per item, which git diffs item by item. Over an existing bundle folder
+    it writes only those files (each whole, in one rename) and removes the files of items
+    no longer in the bundle; everything else in the folder (``.git``, a README) stays as
+    it is (see ``directory.py`` for what is guaranteed when a save is interrupted).
     """
     return save_encoded_bundle(bundle, path, layout=layout, encoded_flows={})
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -408,20 +408,21 @@ def _match(
     return MatchMethod.UNMATCHED, None, ()
 
 
-def free_name(name: str, taken: Iterable[str], *, identifier: bool = False) -> str:
+def free_name(name: str, taken: Container[str], *, identifier: bool = False) -> str:
     """The first free name of the series ``NAME (imported)``, ``NAME (imported 2)``...
 
     Secrets need JavaScript identifiers, so their series is ``NAME_imported``,
-    ``NAME_imported2``...
+    ``NAME_imported2``... ``taken`` is only asked whether a candidate is in it (a set:
+    one look-up per candidate), never copied or walked, so planning stays linear in the
+    number of items.
     """
-    used = set(taken)
     number = 1
     while True:
         if identifier:
             candidate = f"{name}_imported" + (str(number) if number > 1 else "")
         else:
             candidate = f"{name} (imported" + (f" {number}" if number > 1 else "") + ")"
-        if candidate not in used:
+        if candidate not in taken:
             return candidate
         number += 1
 

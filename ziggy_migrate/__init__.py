@@ -38,6 +38,8 @@ from ._client.transport import RetryPolicy
 from ._engine.apply import PRE_IMPORT_SAVE_NAME, import_bundle, rollback
 from ._engine.diff import BundleDiff, Change, ItemChange, diff_bundles, diff_with_server
 from ._engine.export import ExportResult, export_flows, preview_selection
+from ._engine.lock import DEFAULT_LOCK_TIMEOUT
+from ._engine.partial import ImportIncompleteError, ImportInterrupted
 from ._engine.plan import ImportPlan, PlannedItem, plan_import
 from ._engine.promote import PromoteResult, promote
 from ._engine.report import ImportReport, ProcessedItem
@@ -63,6 +65,7 @@ from ._vocabulary.errors import (
     ServerError,
     ServerResponseError,
     ServerUnreachableError,
+    TargetBusyError,
     ZiggyError,
 )
 from ._vocabulary.models import (
@@ -89,6 +92,7 @@ from ._vocabulary.models import (
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
+    "DEFAULT_LOCK_TIMEOUT",
     "PRE_IMPORT_SAVE_NAME",
     "Action",
     "AuthenticationError",
@@ -106,6 +110,8 @@ __all__ = [
     "Flow",
     "FlowRelations",
     "FlowSummary",
+    "ImportIncompleteError",
+    "ImportInterrupted",
     "ImportMode",
     "ImportModeName",
     "ImportPlan",
@@ -138,6 +144,7 @@ __all__ = [
     "ServerUnreachableError",
     "SourceServer",
     "Structure",
+    "TargetBusyError",
     "UnresolvedReference",
     "Variable",
     "VersionInfo",

@@ -12,14 +12,20 @@ only), ``promote`` the server-to-server command.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ziggy_migrate import (
+    DEFAULT_LOCK_TIMEOUT,
     FlowSummary,
+    ImportIncompleteError,
+    ImportInterrupted,
     ImportPlan,
+    ImportReport,
     Layout,
     export_flows,
     import_bundle,
@@ -74,6 +80,7 @@ from .output import (
 from .profiles import ProfileStore
 
 __all__ = [
+    "InterruptedImport",
     "app",
     "export_command",
     "import_command",
@@ -103,6 +110,48 @@ def flow(ctx: typer.Context) -> None:
             "Missing command: use 'ziggy flow export', 'import', 'plan', 'diff', 'promote', "
             "'rollback' or 'list'."
         )
+
+
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0,
+        metavar="SECONDS",
+        help="While another import into the same server runs on this machine, wait up to "
+        "this long for it, then give up writing nothing (exit 1); 0 does not wait.",
+    ),
+]
+
+
+class InterruptedImport(CliError):
+    """Ctrl-C during an import or a rollback: ``main()`` prints ``report`` (what was
+    written up to there; None when nothing was) with status 499, and exits 130."""
+
+    status = 499
+    exit_code = 130
+
+    def __init__(self, report: ImportReport | None) -> None:
+        done = "nothing was written" if report is None else "the report lists what was written"
+        super().__init__(f"Interrupted: {done}; run the same command again to complete it.")
+        self.report = report
+
+
+@contextlib.contextmanager
+def _import_reported(server: str, verb: str) -> Iterator[None]:
+    """An import that stops early still tells what it did: Ctrl-C becomes
+    :class:`InterruptedImport`; a failure after the writes began keeps its report for
+    ``main()``, summarised here on stderr."""
+    try:
+        yield
+    except ImportInterrupted as stopped:
+        summarise_import(stopped.report, server=server, verb=verb)
+        raise InterruptedImport(stopped.report) from None
+    except KeyboardInterrupt:
+        raise InterruptedImport(None) from None
+    except ImportIncompleteError as stopped:
+        summarise_import(stopped.report, server=server, verb=verb)
+        raise
 
 
 FilePathExport = Annotated[
@@ -217,6 +266,7 @@ def import_command(
     no_prompt: NoPromptOption = False,
     no_backup: NoBackupOption = False,
     dry_run: DryRunOption = False,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
     password_stdin: PasswordStdinOption = False,
     concurrency: ConcurrencyOption = 8,
     timeout: TimeoutOption = None,
@@ -266,7 +316,7 @@ def import_command(
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
     progress = Progress.for_terminal(quiet=quiet)
     client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
-    with client:
+    with _import_reported(profile.name, "Imported into"), client:
         try:
             report = import_bundle(
                 client,
@@ -276,6 +326,7 @@ def import_command(
                 backup=not no_backup,
                 dry_run=dry_run,
                 progress=progress.callback,
+                lock_timeout=lock_timeout,
             )
         finally:
             progress.close()
@@ -298,6 +349,7 @@ def rollback_command(
     no_prompt: NoPromptOption = False,
     no_backup: NoBackupOption = False,
     dry_run: DryRunOption = False,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
     password_stdin: PasswordStdinOption = False,
     concurrency: ConcurrencyOption = 8,
     timeout: TimeoutOption = None,
@@ -328,10 +380,15 @@ def rollback_command(
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
     progress = Progress.for_terminal(quiet=quiet)
     client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
-    with client:
+    with _import_reported(profile.name, "Restored on"), client:
         try:
             report = rollback(
-                client, bundle, backup=not no_backup, dry_run=dry_run, progress=progress.callback
+                client,
+                bundle,
+                backup=not no_backup,
+                dry_run=dry_run,
+                progress=progress.callback,
+                lock_timeout=lock_timeout,
             )
         finally:
             progress.close()

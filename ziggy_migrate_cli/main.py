@@ -9,14 +9,18 @@ exiting), and turns every failure into the same answer: one JSON document on std
 0     success
 1     the command ran but did not fully succeed: some items failed, the server
       failed, a saved plan no longer holds (PlanError, status 409: nothing was
-      written), ``diff --exit-code`` found differences, or the confirmation prompt
-      was declined
+      written), another import into the server is running here (TargetBusyError,
+      status 409: nothing was written), ``diff --exit-code`` found differences, or
+      the confirmation prompt was declined
 2     bad usage (unknown flag, missing or conflicting options) or a bad input file
 3     authentication or connection failure (wrong password, none found, server
       unreachable or timing out)
+130   interrupted (Ctrl-C); an import or rollback still prints its report, status 499
 ====  ============================================================================
 
-:data:`ERROR_TABLE` is that mapping, in one place, first match wins.
+:data:`ERROR_TABLE` is that mapping, in one place, first match wins. An import that
+fails after it began writing (:class:`ImportIncompleteError`) is reported by the rule of
+its cause, and its document is the import's report with ``data.message`` added.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from ziggy_migrate import (
     BadRequestError,
     BundleError,
     ExposedCredentialError,
+    ImportIncompleteError,
+    ImportReport,
     NotFoundError,
     PlanError,
     PlanFileError,
@@ -46,6 +52,7 @@ from ziggy_migrate import (
     ServerError,
     ServerResponseError,
     ServerUnreachableError,
+    TargetBusyError,
     ZiggyError,
     __version__,
     bulk_mode,
@@ -100,6 +107,7 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
     ),
     ErrorRule(PlanFileError, 400, 2, "Make the plan again with 'ziggy flow plan'."),
     ErrorRule(PlanError, 409, 1),
+    ErrorRule(TargetBusyError, 409, 1),
     ErrorRule(
         BackupFailedError,
         500,
@@ -175,7 +183,16 @@ def _message(exc: BaseException, hint: str) -> str:
 
 
 def report_failure(exc: BaseException) -> int:
-    """Print the JSON error document for ``exc`` and return the exit code."""
+    """Print the JSON error document for ``exc`` and return the exit code.
+
+    A failure that carries an import's report (an import that stopped after it began
+    writing) prints that report, with the one-line message in ``data.message``.
+    """
+    report = getattr(exc, "report", None)
+    message: str | None = None
+    if isinstance(exc, ImportIncompleteError):
+        message = _message(exc, "")
+        exc = exc.cause  # status, exit code and hint are the cause's
     rule = next((r for r in ERROR_TABLE if isinstance(exc, r.kind)), None)
     if isinstance(exc, CliError):
         status, exit_code, hint = exc.status, exc.exit_code, ""
@@ -189,7 +206,15 @@ def report_failure(exc: BaseException) -> int:
         context = getattr(exc, "ctx", None)
         if context is not None:
             info(f"{context.get_usage()}\nTry '{context.command_path} --help' for help.")
-    emit_json(status_document(status, {"message": _message(exc, hint)}))
+    text = _message(exc, hint) if message is None else f"{message} {hint}".strip()
+    if isinstance(report, ImportReport):
+        data = {**report.to_dict()["data"], "message": text}
+    else:
+        data = {"message": text}
+    document = status_document(status, data)
+    if status == 499:  # no HTTP status says "interrupted"; nginx's "client closed" is nearest
+        document["statusText"] = "Client Closed Request"
+    emit_json(document)
     return exit_code
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import os
+from collections.abc import Container, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -35,6 +36,7 @@ from .._vocabulary.enums import (
 )
 from .._vocabulary.models import Bundle, ItemKind
 from .._vocabulary.tables import Attention, Row, Table, data_frame, list_cell, uuid_cell
+from .journal import ImportJournal, journal_dir
 from .subset import select_flows
 
 __all__ = ["ImportPlan", "PlannedItem", "TargetItem", "plan_import"]
@@ -224,19 +226,27 @@ def plan_import(
     mode: ImportMode | ImportModeName,
     flow_ids: Sequence[str] | None = None,
     tags: Sequence[str] | None = None,
+    state_dir: str | os.PathLike[str] | None = None,
 ) -> ImportPlan:
     """Read the target and decide what importing ``bundle`` would do. Writes nothing.
 
-    ``flow_ids``/``tags`` plan only those flows of the bundle, with what they need.
+    ``flow_ids``/``tags`` plan only those flows of the bundle, with what they need. Like
+    an import, the plan completes what an interrupted import into this server was
+    creating, by the journal in the state folder ``state_dir`` (default:
+    ``$ZIGGY_STATE_DIR``, else the platform's user state folder), so that the import of
+    a saved plan decides the same.
     """
     flow_ids = names_or_none(flow_ids, "flow_ids")
     tags = names_or_none(tags, "tags")
     bundle = select_flows(bundle, flow_ids=flow_ids, tags=tags)
+    journal = ImportJournal(client.base_url, journal_dir(state_dir))
+    target = read_target(client)
     plan = make_plan(
         bundle,
-        read_target(client),
+        target,
         mode=choice(ImportMode, mode, "mode"),
         target_url=client.base_url,
+        interrupted=journal.read().on(target).creating,
     )
     return attrs.evolve(plan, flow_ids=tuple(flow_ids or ()), tags=tuple(tags or ()))
 
@@ -459,20 +469,21 @@ def _match(
     return MatchMethod.UNMATCHED, None, ()
 
 
-def free_name(name: str, taken: Iterable[str], *, identifier: bool = False) -> str:
+def free_name(name: str, taken: Container[str], *, identifier: bool = False) -> str:
     """The first free name of the series ``NAME (imported)``, ``NAME (imported 2)``...
 
     Secrets need JavaScript identifiers, so their series is ``NAME_imported``,
-    ``NAME_imported2``...
+    ``NAME_imported2``... ``taken`` is only asked whether a candidate is in it (a set:
+    one look-up per candidate), never copied or walked, so planning stays linear in the
+    number of items.
     """
-    used = set(taken)
     number = 1
     while True:
         if identifier:
             candidate = f"{name}_imported" + (str(number) if number > 1 else "")
         else:
             candidate = f"{name} (imported" + (f" {number}" if number > 1 else "") + ")"
-        if candidate not in used:
+        if candidate not in taken:
             return candidate
         number += 1
 

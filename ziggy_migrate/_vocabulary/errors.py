@@ -18,8 +18,15 @@ type; the subclasses say what went wrong and what to check::
     ├── PlanError                     import: the plan cannot be applied (stale, mismatched)
     │   └── PlanFileError             a plan file is missing, unreadable or broken
     ├── BackupFailedError             import: the database backup failed, nothing was written
+    ├── TargetBusyError               import: another import into that server is running here
+    ├── ImportIncompleteError         import: it wrote, then failed; ``.report`` says what it did
     ├── InvalidArgumentError          a call got a value outside its choices (also a ValueError)
     └── MissingDependencyError        an optional extra is not installed (also an ImportError)
+
+Beside the tree, because it is not an error: ``ImportInterrupted``, a
+:class:`KeyboardInterrupt` raised when an import that already wrote is interrupted, with
+the same ``.report``. ``ImportIncompleteError`` and ``ImportInterrupted`` are defined in
+``_engine/partial.py``, beside the report they carry.
 
 Messages never contain a password, token or secret value: response bodies are kept on the
 exception for debugging only after the same redaction the logs use.
@@ -44,6 +51,7 @@ __all__ = [
     "ServerError",
     "ServerResponseError",
     "ServerUnreachableError",
+    "TargetBusyError",
     "ZiggyError",
 ]
 
@@ -140,6 +148,18 @@ class PlanFileError(PlanError):
 
 class BackupFailedError(ZiggyError):
     """The server's database backup failed, so the import wrote nothing."""
+
+
+class TargetBusyError(ZiggyError):
+    """Another import (or rollback) into the same server is running on this machine, and
+    it did not finish within the wait allowed; nothing was written.
+
+    ``holder`` says which process holds the server's lock (process id and host name).
+    """
+
+    def __init__(self, message: str, *, holder: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class InvalidArgumentError(ZiggyError, ValueError):

@@ -15,7 +15,7 @@ import typer
 
 from . import credentials, output
 from .options import ConnectionSettings, JsonOption, PasswordStdinOption
-from .output import CliError, emit_json, info, status_document, warn
+from .output import CliError, emit_json, info, print_table, status_document, warn
 from .profiles import (
     Profile,
     ProfileError,
@@ -98,22 +98,19 @@ def _print_profiles(store: ProfileStore, as_json: bool) -> None:
     if not rows:
         info("No server profiles yet: add one with 'ziggy auth'.")
         return
-    headers = ("", "NAME", "URL", "PORT", "USERNAME")
-    table = [
-        (
-            "*" if r["default"] else "",
-            str(r["name"]),
-            str(r["url"]),
-            str(r["port"]),
-            str(r["username"]),
-        )
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in [headers, *table]) for i in range(len(headers))]
-    for row in [headers, *table]:
-        typer.echo(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    print_table(
+        ("", "NAME", "URL", "PORT", "USERNAME"),
+        [
+            (
+                "*" if r["default"] else "",
+                str(r["name"]),
+                str(r["url"]),
+                str(r["port"]),
+                str(r["username"]),
+            )
+            for r in rows
+        ],
+    )
 
 
 @app.callback(invoke_without_command=True)

@@ -13,13 +13,11 @@ only), ``promote`` the server-to-server command.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from ziggy_migrate import (
-    FlowSummary,
-    ImportPlan,
     Layout,
     export_flows,
     import_bundle,
@@ -61,17 +59,18 @@ from .options import (
 from .output import (
     Cancelled,
     CliError,
-    Progress,
     configure_logging,
     confirm,
     describe_selection,
     emit_json,
     help_to_stderr,
     info,
+    print_table,
     status_document,
     summarise_import,
 )
 from .profiles import ProfileStore
+from .session import connected
 
 __all__ = [
     "app",
@@ -87,9 +86,9 @@ app = typer.Typer(
 
 IMPORT_EPILOG = (
     "A saved plan (--plan, written by 'ziggy flow plan') fixes the mode and what happens to "
-    "each item: a mode flag that contradicts it is a usage error (exit 2), and when any "
-    "target item changed since the plan was made the import is refused, naming the items, "
-    "with nothing written (status 409, exit 1). Give the plan the same bundle and the same "
+    "each item. A mode flag that contradicts it, or any target item changed since the plan "
+    "was made, and the import is refused before anything is written, naming what differs "
+    "(status 409, exit 1). Give the plan the same bundle and the same "
     "--flow-ids/--tags it was made with.\n\n" + EXIT_CODES_HELP
 )
 
@@ -168,27 +167,24 @@ def export_command(
     configure_logging(verbose)
     ids, tag_list = split_values(flow_ids), split_values(tags)
     profile = ProfileStore().resolve(server)
-    what = describe_selection(ids, tag_list)
     if not no_prompt and not confirm(
-        f"Export {what} from {profile.name} ({profile.address}) into {file_path}?"
+        f"Export {describe_selection(ids, tag_list)} from {profile.name} ({profile.address}) "
+        f"into {file_path}?"
     ):
         raise Cancelled("Cancelled at the prompt: nothing was exported.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
-    progress = Progress.for_terminal(quiet=quiet)
-    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
-    with client:
-        try:
-            result = export_flows(
-                client,
-                flow_ids=ids or None,
-                tags=tag_list or None,
-                strict_secrets=strict_secrets,
-                path=file_path,
-                layout=layout,
-                progress=progress.callback,
-            )
-        finally:
-            progress.close()
+    with connected(
+        settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt, quiet=quiet
+    ) as session:
+        result = export_flows(
+            session.client,
+            flow_ids=ids or None,
+            tags=tag_list or None,
+            strict_secrets=strict_secrets,
+            path=file_path,
+            layout=layout,
+            progress=session.progress,
+        )
     counts = ", ".join(f"{count} {kind}" for kind, count in result.counts.items() if count)
     info(f"Exported {counts} from {profile.name} into {result.path}.")
     emit_json(status_document(200, result.to_dict()))
@@ -236,49 +232,38 @@ def import_command(
     configure_logging(verbose)
     profile = target_profile(server, "import")
     mode = chosen_mode(skip=skip, duplicate=duplicate, overwrite=overwrite)
-    saved_plan: ImportPlan | None = None
-    if plan is not None:
-        saved_plan = load_plan(plan)
-        planned = saved_plan.mode
-        if mode is not None and mode is not planned:
-            raise CliError(
-                f"The plan {plan} was made with --{planned.value}, not --{mode.value}: "
-                "leave the mode out, or make a new plan."
-            )
-        mode = None  # the plan carries it
-        how = f"the plan {plan} (--{planned.value})"
-    elif mode is None:
+    saved_plan = load_plan(plan) if plan is not None else None
+    if saved_plan is not None:
+        how = f"the plan {plan} (--{saved_plan.mode.value})"
+    elif mode is not None:
+        how = f"--{mode.value}"
+    else:
         raise CliError(
             "Choose exactly one import mode: --skip, --duplicate or --overwrite (or apply a "
             "saved plan with --plan)."
         )
-    else:
-        how = f"--{mode.value}"
     bundle = read_selected_bundle(file_path, flow_ids, tags)
     if not no_prompt and not dry_run:
-        backup_note = " and no backup" if no_backup else ""
         question = (
             f"Import {len(bundle.flows)} flow(s) into {profile.name} ({profile.address}) "
-            f"with {how}{backup_note}?"
+            f"with {how}{' and no backup' if no_backup else ''}?"
         )
         if not confirm(question):
             raise Cancelled("Cancelled at the prompt: nothing was imported.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
-    progress = Progress.for_terminal(quiet=quiet)
-    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
-    with client:
-        try:
-            report = import_bundle(
-                client,
-                bundle,
-                mode=mode,
-                plan=saved_plan,
-                backup=not no_backup,
-                dry_run=dry_run,
-                progress=progress.callback,
-            )
-        finally:
-            progress.close()
+    with connected(
+        settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt, quiet=quiet
+    ) as session:
+        # The library refuses a mode that contradicts the plan, before any request.
+        report = import_bundle(
+            session.client,
+            bundle,
+            mode=mode,
+            plan=saved_plan,
+            backup=not no_backup,
+            dry_run=dry_run,
+            progress=session.progress,
+        )
     summarise_import(report, server=profile.name)
     emit_json(report.to_dict())
     if not report.ok:
@@ -326,15 +311,16 @@ def rollback_command(
         if not confirm(question):
             raise Cancelled("Cancelled at the prompt: nothing was restored.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
-    progress = Progress.for_terminal(quiet=quiet)
-    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
-    with client:
-        try:
-            report = rollback(
-                client, bundle, backup=not no_backup, dry_run=dry_run, progress=progress.callback
-            )
-        finally:
-            progress.close()
+    with connected(
+        settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt, quiet=quiet
+    ) as session:
+        report = rollback(
+            session.client,
+            bundle,
+            backup=not no_backup,
+            dry_run=dry_run,
+            progress=session.progress,
+        )
     summarise_import(report, server=profile.name, verb="Restored on")
     emit_json(report.to_dict())
     if not report.ok:
@@ -367,35 +353,19 @@ def list_command(
     settings = ConnectionSettings(
         timeout=timeout, insecure=insecure, ca_bundle=ca_bundle, retries=retries
     )
-    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
-    with client:
-        summaries = preview_selection(client, flow_ids=ids, tags=tag_list)
+    with connected(
+        settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt
+    ) as session:
+        summaries = preview_selection(session.client, flow_ids=ids, tags=tag_list)
     summaries.sort(key=lambda s: (s.name.lower(), s.uuid))
     if as_json:
-        emit_json(status_document(200, [_summary_dict(s) for s in summaries]))
+        emit_json(status_document(200, [summary.to_dict() for summary in summaries]))
         return
-    _print_table(summaries)
-
-
-def _summary_dict(summary: FlowSummary) -> dict[str, Any]:
-    """A flow summary in the server's own camelCase shape."""
-    return {
-        "uuid": summary.uuid,
-        "name": summary.name,
-        "listenerType": summary.listener_type,
-        "isSubflow": summary.is_subflow,
-        "tags": list(summary.tags),
-        "updatedAt": summary.updated_at,
-    }
-
-
-def _print_table(summaries: list[FlowSummary]) -> None:
-    headers = ("UUID", "NAME", "LISTENER", "SUBFLOW", "TAGS")
-    table = [
-        (s.uuid, s.name, s.listener_type, "yes" if s.is_subflow else "", ", ".join(s.tags))
-        for s in summaries
-    ]
-    widths = [max(len(r[i]) for r in [headers, *table]) for i in range(len(headers))]
-    for line in [headers, *table]:
-        typer.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-    typer.echo(f"{len(summaries)} flow(s)", err=True)
+    print_table(
+        ("UUID", "NAME", "LISTENER", "SUBFLOW", "TAGS"),
+        [
+            (s.uuid, s.name, s.listener_type, "yes" if s.is_subflow else "", ", ".join(s.tags))
+            for s in summaries
+        ],
+    )
+    info(f"{len(summaries)} flow(s)")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 
@@ -282,26 +282,26 @@ class ConnectionSettings:
             # One warning from the library is enough; urllib3 would add one per request.
             warnings.filterwarnings("ignore", message="Unverified HTTPS request")
             verify = False
-        retry = None if self.retries is None else RetryPolicy(attempts=self.retries + 1)
-        if self.timeout is None:
-            return ZiggyClient(
-                profile.url,
-                profile.port,
-                profile.username,
-                password,
-                verify=verify,
-                retry=retry,
-                max_workers=self.concurrency,
-                name=profile.name,
-            )
+        timeout: _Timeout = {} if self.timeout is None else {"timeout": self.timeout}
         return ZiggyClient(
             profile.url,
             profile.port,
             profile.username,
             password,
-            timeout=self.timeout,
             verify=verify,
-            retry=retry,
+            retry=self.retry_policy,
             max_workers=self.concurrency,
             name=profile.name,
+            **timeout,
         )
+
+    @property
+    def retry_policy(self) -> RetryPolicy | None:
+        """The policy --retries asks for (None: the library's default)."""
+        return None if self.retries is None else RetryPolicy(attempts=self.retries + 1)
+
+
+class _Timeout(TypedDict, total=False):
+    """--timeout when given; left out, the client keeps its own default."""
+
+    timeout: float

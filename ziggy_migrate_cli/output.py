@@ -35,6 +35,7 @@ __all__ = [
     "emit_json",
     "help_to_stderr",
     "info",
+    "print_table",
     "status_document",
     "stderr_is_terminal",
     "stdin_is_terminal",
@@ -114,6 +115,15 @@ def help_to_stderr(ctx: typer.Context) -> None:
         text = ctx.get_help()
     if text:
         typer.echo(text, err=True)
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print a table on stdout in aligned columns: the one table printer of the CLI."""
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        typer.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
 
 
 def info(message: str) -> None:
@@ -238,6 +248,12 @@ class Progress:
             stream.write(f"{line}\x1b[K")
             stream.flush()
             self._drawn = True
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @property
     def callback(self) -> Progress | None:

@@ -36,7 +36,6 @@ from .options import (
 from .output import (
     Cancelled,
     CliError,
-    Progress,
     configure_logging,
     confirm,
     describe_selection,
@@ -45,6 +44,7 @@ from .output import (
     summarise_import,
 )
 from .profiles import ProfileStore
+from .session import connected
 
 __all__ = ["promote_command"]
 
@@ -128,40 +128,22 @@ def promote_command(
         if not confirm(question):
             raise Cancelled("Cancelled at the prompt: nothing was exported or imported.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
-    progress = Progress.for_terminal(quiet=quiet)
-    allow_prompt = not no_prompt  # passwords are found here; the first request comes later
-    with (
-        settings.connect(origin, password_stdin=False, allow_prompt=allow_prompt) as source,
-        settings.connect(destination, password_stdin=False, allow_prompt=allow_prompt) as target,
-    ):
-        try:
-            result = promote(
-                source,
-                target,
-                mode=mode,
-                flow_ids=ids or None,
-                tags=tag_list or None,
-                backup=not no_backup,
-                dry_run=dry_run,
-                strict_secrets=strict_secrets,
-                bundle_dir=bundle_dir,
-                progress=progress.callback,
-            )
-        finally:
-            progress.close()
+    with connected(
+        settings, origin, destination, allow_prompt=not no_prompt, quiet=quiet
+    ) as session:
+        result = promote(
+            *session.clients,
+            mode=mode,
+            flow_ids=ids or None,
+            tags=tag_list or None,
+            backup=not no_backup,
+            dry_run=dry_run,
+            strict_secrets=strict_secrets,
+            bundle_dir=bundle_dir,
+            progress=session.progress,
+        )
     info(f"Exported from {origin.name} into {result.bundle_path} (kept).")
     summarise_import(result.report, server=destination.name)
-    document = result.report.to_dict()
-    emit_json(
-        {
-            "status": document["status"],
-            "statusText": document["statusText"],
-            "data": {
-                "bundlePath": str(result.bundle_path),
-                "export": result.export.to_dict(),
-                "import": document["data"],
-            },
-        }
-    )
+    emit_json(result.to_dict())
     if not result.report.ok:
         raise typer.Exit(1)

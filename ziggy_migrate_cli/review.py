@@ -45,6 +45,7 @@ from .options import (
 )
 from .output import CliError, configure_logging, emit_json, info, status_document, warn
 from .profiles import ProfileStore
+from .session import connected
 
 __all__ = ["DIFF_EPILOG", "PLAN_EPILOG", "diff_command", "plan_command"]
 
@@ -112,9 +113,10 @@ def plan_command(
     settings = ConnectionSettings(
         timeout=timeout, insecure=insecure, ca_bundle=ca_bundle, retries=retries
     )
-    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
-    with client:
-        plan = plan_import(client, bundle, mode=mode)
+    with connected(
+        settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt
+    ) as session:
+        plan = plan_import(session.client, bundle, mode=mode)
     path = save_plan(plan, out)
     for warning in plan.warnings:
         warn(warning)
@@ -129,17 +131,7 @@ def plan_command(
         f"apply it with: ziggy flow import --server {profile.name} --file-path "
         f"{shlex.quote(str(file_path))}{selection} --plan {shlex.quote(str(path))}"
     )
-    emit_json(
-        status_document(
-            200,
-            {
-                "planPath": str(path),
-                "summary": plan.summary(),
-                "items": plan.to_dict()["items"],
-                "warnings": list(plan.warnings),
-            },
-        )
-    )
+    emit_json(status_document(200, plan.summary_dict(path)))
 
 
 def diff_command(
@@ -200,11 +192,10 @@ def diff_command(
         settings = ConnectionSettings(
             timeout=timeout, insecure=insecure, ca_bundle=ca_bundle, retries=retries
         )
-        client = settings.connect(
-            profile, password_stdin=password_stdin, allow_prompt=not no_prompt
-        )
-        with client:
-            diff = diff_with_server(client, new)
+        with connected(
+            settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt
+        ) as session:
+            diff = diff_with_server(session.client, new)
         base = profile.name
     counts = ", ".join(f"{n} {change}" for change, n in diff.summary().items() if n)
     info(f"{file_path} against {base}: {counts or 'nothing to compare'}.")

@@ -38,23 +38,23 @@ def _free_port() -> int:
 
 
 def test_auth_add_logs_in_then_stores_profile_and_password(
-    cli: Cli, dev: ZiggyEmulator, memory_keyring: MemoryKeyring
+    cli: Cli, dev_emulator: ZiggyEmulator, memory_keyring: MemoryKeyring
 ) -> None:
-    result = cli(*_add_args(dev), input="admin\n")
+    result = cli(*_add_args(dev_emulator), input="admin\n")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert "Logged in" in result.stderr
-    assert dev.request_count("POST", "/api/auth/login") == 1
+    assert dev_emulator.request_count("POST", "/api/auth/login") == 1
     assert memory_keyring.store == {(SERVICE_NAME, "dev"): "admin"}
     store = ProfileStore()
     assert store.default_name == "dev"
-    assert store.get("dev").port == dev.port
+    assert store.get("dev").port == dev_emulator.port
 
 
 def test_auth_add_with_a_wrong_password_saves_nothing(
-    cli: Cli, dev: ZiggyEmulator, memory_keyring: MemoryKeyring
+    cli: Cli, dev_emulator: ZiggyEmulator, memory_keyring: MemoryKeyring
 ) -> None:
-    result = cli(*_add_args(dev), input="wrong\n")
+    result = cli(*_add_args(dev_emulator), input="wrong\n")
     assert result.exit_code == 3
     assert result.json["status"] == 401
     assert len(ProfileStore()) == 0
@@ -99,34 +99,38 @@ def test_no_verify_login_skips_the_check(cli: Cli, memory_keyring: MemoryKeyring
     assert "later" in ProfileStore()
 
 
-def test_auth_add_without_password_and_terminal_is_refused(cli: Cli, dev: ZiggyEmulator) -> None:
-    args = _add_args(dev)[:-1]
+def test_auth_add_without_password_and_terminal_is_refused(
+    cli: Cli, dev_emulator: ZiggyEmulator
+) -> None:
+    args = _add_args(dev_emulator)[:-1]
     result = cli(*args)
     assert result.exit_code == 2
     assert "--password-stdin" in result.message
 
 
-def test_auth_add_rejects_a_bad_name_and_a_url_with_port(cli: Cli, dev: ZiggyEmulator) -> None:
-    result = cli(*_add_args(dev, name="2fast"), input="admin\n")
+def test_auth_add_rejects_a_bad_name_and_a_url_with_port(
+    cli: Cli, dev_emulator: ZiggyEmulator
+) -> None:
+    result = cli(*_add_args(dev_emulator, name="2fast"), input="admin\n")
     assert result.exit_code == 2
     assert "letters and digits" in result.message
-    args = _add_args(dev)
-    args[args.index("--url") + 1] = f"{dev.url}:{dev.port}"
+    args = _add_args(dev_emulator)
+    args[args.index("--url") + 1] = f"{dev_emulator.url}:{dev_emulator.port}"
     result = cli(*args, input="admin\n")
     assert result.exit_code == 2
     assert "without port" in result.message
-    assert dev.request_count() == 0
+    assert dev_emulator.request_count() == 0
 
 
 def test_interactive_auth_asks_everything_and_re_asks_a_bad_name(
-    cli: Cli, dev: ZiggyEmulator, memory_keyring: MemoryKeyring
+    cli: Cli, dev_emulator: ZiggyEmulator, memory_keyring: MemoryKeyring
 ) -> None:
-    answers = ["9bad", "dev", dev.url, str(dev.port), "admin", "admin"]
+    answers = ["9bad", "dev", dev_emulator.url, str(dev_emulator.port), "admin", "admin"]
     result = cli("auth", input="\n".join(answers) + "\n", terminal=True)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "letters and digits" in result.stderr
     assert "Password for admin on dev" in result.stderr
-    assert ProfileStore().get("dev").url == dev.url
+    assert ProfileStore().get("dev").url == dev_emulator.url
     assert memory_keyring.store[(SERVICE_NAME, "dev")] == "admin"
 
 
@@ -138,9 +142,13 @@ def test_interactive_auth_without_a_terminal_points_at_auth_add(cli: Cli) -> Non
 
 @pytest.mark.parametrize("flag", ["--list", "-l"])
 def test_auth_list_marks_the_default(
-    cli: Cli, dev: ZiggyEmulator, prod: ZiggyEmulator, memory_keyring: MemoryKeyring, flag: str
+    cli: Cli,
+    dev_emulator: ZiggyEmulator,
+    prod: ZiggyEmulator,
+    memory_keyring: MemoryKeyring,
+    flag: str,
 ) -> None:
-    add_profile("dev", dev, memory_keyring)
+    add_profile("dev", dev_emulator, memory_keyring)
     add_profile("prod", prod, memory_keyring, default=True)
     result = cli("auth", flag)
     assert result.exit_code == 0
@@ -150,13 +158,21 @@ def test_auth_list_marks_the_default(
     assert lines[2].split()[:2] == ["*", "prod"]
 
 
-def test_auth_list_json(cli: Cli, dev: ZiggyEmulator, memory_keyring: MemoryKeyring) -> None:
-    add_profile("dev", dev, memory_keyring)
+def test_auth_list_json(
+    cli: Cli, dev_emulator: ZiggyEmulator, memory_keyring: MemoryKeyring
+) -> None:
+    add_profile("dev", dev_emulator, memory_keyring)
     for args in (("auth", "--list", "--json"), ("auth", "list", "--json")):
         document = cli(*args).json
         assert document["data"]["default"] == "dev"
         assert document["data"]["profiles"] == [
-            {"name": "dev", "url": dev.url, "port": dev.port, "username": "admin", "default": True}
+            {
+                "name": "dev",
+                "url": dev_emulator.url,
+                "port": dev_emulator.port,
+                "username": "admin",
+                "default": True,
+            }
         ]
         assert "password" not in json.dumps(document)
 
@@ -168,9 +184,9 @@ def test_auth_list_when_empty_says_how_to_add(cli: Cli) -> None:
 
 
 def test_auth_use_sets_the_default(
-    cli: Cli, dev: ZiggyEmulator, prod: ZiggyEmulator, memory_keyring: MemoryKeyring
+    cli: Cli, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, memory_keyring: MemoryKeyring
 ) -> None:
-    add_profile("dev", dev, memory_keyring)
+    add_profile("dev", dev_emulator, memory_keyring)
     add_profile("prod", prod, memory_keyring)
     assert cli("auth", "use", "prod").exit_code == 0
     assert ProfileStore().default_name == "prod"
@@ -180,9 +196,9 @@ def test_auth_use_sets_the_default(
 
 
 def test_auth_rename_moves_the_keyring_entry(
-    cli: Cli, dev: ZiggyEmulator, memory_keyring: MemoryKeyring
+    cli: Cli, dev_emulator: ZiggyEmulator, memory_keyring: MemoryKeyring
 ) -> None:
-    add_profile("dev", dev, memory_keyring)
+    add_profile("dev", dev_emulator, memory_keyring)
     result = cli("auth", "rename", "dev", "local")
     assert result.exit_code == 0, result.stdout
     assert [p.name for p in ProfileStore()] == ["local"]
@@ -190,9 +206,9 @@ def test_auth_rename_moves_the_keyring_entry(
 
 
 def test_interactive_auth_rename_asks_both_names(
-    cli: Cli, dev: ZiggyEmulator, memory_keyring: MemoryKeyring
+    cli: Cli, dev_emulator: ZiggyEmulator, memory_keyring: MemoryKeyring
 ) -> None:
-    add_profile("dev", dev, memory_keyring)
+    add_profile("dev", dev_emulator, memory_keyring)
     result = cli("auth", "rename", input="ghost\ndev\nlocal\n", terminal=True)
     assert result.exit_code == 0, result.stdout
     assert "'ghost'" in result.stderr  # re-asked after an unknown name
@@ -204,9 +220,9 @@ def test_interactive_auth_rename_asks_both_names(
 
 @pytest.mark.parametrize("args", [["remove", "-s", "dev"], ["remove", "dev"]])
 def test_auth_remove_drops_profile_and_keyring_entry(
-    cli: Cli, dev: ZiggyEmulator, memory_keyring: MemoryKeyring, args: list[str]
+    cli: Cli, dev_emulator: ZiggyEmulator, memory_keyring: MemoryKeyring, args: list[str]
 ) -> None:
-    add_profile("dev", dev, memory_keyring)
+    add_profile("dev", dev_emulator, memory_keyring)
     result = cli("auth", *args)
     assert result.exit_code == 0, result.stdout
     assert "keyring entry" in result.stderr
@@ -221,10 +237,10 @@ def test_auth_remove_needs_a_name_without_a_terminal(cli: Cli) -> None:
 
 
 def test_keyringless_auth_add_saves_the_profile_and_names_the_fallbacks(
-    cli: Cli, dev: ZiggyEmulator
+    cli: Cli, dev_emulator: ZiggyEmulator
 ) -> None:
     keyring.set_keyring(fail_backend())
-    result = cli(*_add_args(dev), input="admin\n")
+    result = cli(*_add_args(dev_emulator), input="admin\n")
     assert result.exit_code == 0
     assert "no keyring backend" in result.stderr
     for fallback in ("ZIGGY_PASSWORD_DEV", "ZIGGY_PASSWORD ", "--password-stdin"):

@@ -8,18 +8,19 @@ import pytest
 
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, Seeded, edit_flow_node, export_to, flow_named, write_requests
+from ..samples import TaggedDev, edit_flow_node, export_to, flow_named, write_requests
+from .conftest import Cli
 
 HOTFIX = {"code": "return 'prod hotfix';"}
 
 
 @pytest.fixture
 def rollback_file(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> Path:
     """Import into prod, edit a flow there, overwrite it by importing again: the last
     import's rollback bundle holds the edited flow."""
-    bundle = export_to(dev, tmp_path / "bundle.json", tags=["tag1"])
+    bundle = export_to(dev_emulator, tmp_path / "bundle.json", tags=["tag1"])
     args = ("import", "-s", "prod", "-fp", str(bundle), "--overwrite", "--no-prompt")
     assert cli(*args).exit_code == 0
     edit_flow_node(prod, "Sync orders", 2, data=HOTFIX)
@@ -72,7 +73,7 @@ def test_rollback_asks_and_dry_run_writes_nothing(
 
 
 def test_rollback_needs_server_and_a_rollback_bundle(
-    cli: Cli, profiles: Seeded, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     no_server = cli("flow", "rollback", "-fp", str(tmp_path / "r.json"), "--no-prompt")
     assert no_server.exit_code == 2

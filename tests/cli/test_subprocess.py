@@ -7,13 +7,18 @@ from pathlib import Path
 
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Seeded, add_profile, run_subprocess, subprocess_env
+from ..samples import TaggedDev
+from .conftest import add_profile, run_subprocess, subprocess_env
 
 
 def test_docs_command_lines_in_real_processes(
-    seeded: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, config_dir: Path, tmp_path: Path
+    seeded: TaggedDev,
+    dev_emulator: ZiggyEmulator,
+    prod: ZiggyEmulator,
+    config_dir: Path,
+    tmp_path: Path,
 ) -> None:
-    add_profile("dev", dev, None, default=True)
+    add_profile("dev", dev_emulator, None, default=True)
     add_profile("prod", prod, None)
     env = subprocess_env(config_dir, ZIGGY_PASSWORD="admin")
     out = tmp_path / "out.json"

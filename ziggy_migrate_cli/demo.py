@@ -227,7 +227,7 @@ def demo_command(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request.")] = False,
 ) -> None:
-    """Migrate flows between two local emulated servers, step by step (no setup needed)."""
+    """Migrate flows between two local emulated servers, step by step."""
     # Lazily: the emulator is a test tool, loaded only when the demo runs.
     from ziggy_migrate.testing import ZiggyEmulator  # noqa: PLC0415
 

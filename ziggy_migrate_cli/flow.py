@@ -1,9 +1,10 @@
 """``ziggy flow``: export, import, plan, diff, promote, roll back and list flows.
 
 Each command is parse -> library call -> print: the selection, closure, matching and
-writing all happen in ``ziggy_migrate``. Every command but ``list`` prints exactly one
-JSON document on stdout (``{"status", "statusText", "data"}``, errors included, the latter
-printed by ``main()``); prompts, progress and warnings go to stderr.
+writing all happen in ``ziggy_migrate``. Every command answers on stdout with the human
+account (``human.py``) or one JSON document (``{"status", "statusText", "data"}``, the
+library result's ``to_dict()``; errors are printed by ``main()``), as ``--format`` says;
+prompts, progress and warnings go to stderr.
 
 This module holds the group and the commands that move one bundle in or out of one
 server (export, import, rollback, list); ``review`` holds ``plan`` and ``diff`` (reading
@@ -18,6 +19,7 @@ from typing import Annotated
 import typer
 
 from ziggy_migrate import (
+    ImportReport,
     Layout,
     export_flows,
     import_bundle,
@@ -27,7 +29,7 @@ from ziggy_migrate import (
     rollback,
 )
 
-from . import promote, review
+from . import human, promote, review
 from ._argv import split_values
 from .options import (
     EXIT_CODES_HELP,
@@ -38,6 +40,7 @@ from .options import (
     DryRunOption,
     DuplicateOption,
     FlowIdsOption,
+    FormatOption,
     InsecureOption,
     JsonOption,
     NoBackupOption,
@@ -59,15 +62,16 @@ from .options import (
 from .output import (
     Cancelled,
     CliError,
-    configure_logging,
+    OutputFormat,
+    answer,
     confirm,
+    count,
     describe_selection,
     emit_json,
     help_to_stderr,
     info,
-    print_table,
+    start,
     status_document,
-    summarise_import,
 )
 from .profiles import ProfileStore
 from .session import connected
@@ -81,7 +85,9 @@ __all__ = [
 ]
 
 app = typer.Typer(
-    name="flow", help="Export, import, plan, diff, promote, roll back and list flows."
+    name="flow",
+    help="Export, import, plan, diff, promote, roll back and list flows.",
+    rich_markup_mode=None,
 )
 
 IMPORT_EPILOG = (
@@ -99,8 +105,9 @@ def flow(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is None:
         help_to_stderr(ctx)
         raise CliError(
-            "Missing command: use 'ziggy flow export', 'import', 'plan', 'diff', 'promote', "
-            "'rollback' or 'list'."
+            "Missing command after 'ziggy flow'.",
+            hint="Use 'ziggy flow export', 'import', 'plan', 'diff', 'promote', 'rollback' "
+            "or 'list' (each has --help).",
         )
 
 
@@ -159,12 +166,13 @@ def export_command(
     ca_bundle: CaBundleOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    output_format: FormatOption = None,
 ) -> None:
     """Export flows (by UUID and/or tag, or all) with everything they use into a bundle.
 
     Secrets travel by name only, never with their values.
     """
-    configure_logging(verbose)
+    start(output_format, verbose)
     ids, tag_list = split_values(flow_ids), split_values(tags)
     profile = ProfileStore().resolve(server)
     if not no_prompt and not confirm(
@@ -185,9 +193,13 @@ def export_command(
             layout=layout,
             progress=session.progress,
         )
-    counts = ", ".join(f"{count} {kind}" for kind, count in result.counts.items() if count)
-    info(f"Exported {counts} from {profile.name} into {result.path}.")
-    emit_json(status_document(200, result.to_dict()))
+    answer(
+        status_document(200, result.to_dict()),
+        lambda: human.show_export(result, profile.name),
+        summary=human.export_summary(result, profile.name),
+    )
+    if not result.bundle.flows:  # a mistyped tag must not pass for an export in a script
+        raise typer.Exit(1)
 
 
 @app.command("import", epilog=IMPORT_EPILOG)
@@ -221,6 +233,7 @@ def import_command(
     ca_bundle: CaBundleOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    output_format: FormatOption = None,
 ) -> None:
     """Import a bundle into a server, choosing one mode: --skip, --duplicate or --overwrite
     (or --plan PLAN, which carries its mode).
@@ -229,7 +242,7 @@ def import_command(
     bundle is checked before the server is contacted; a backup of the server's database
     is made first unless --no-backup is given.
     """
-    configure_logging(verbose)
+    start(output_format, verbose)
     profile = target_profile(server, "import")
     mode = chosen_mode(skip=skip, duplicate=duplicate, overwrite=overwrite)
     saved_plan = load_plan(plan) if plan is not None else None
@@ -239,20 +252,26 @@ def import_command(
         how = f"--{mode.value}"
     else:
         raise CliError(
-            "Choose exactly one import mode: --skip, --duplicate or --overwrite (or apply a "
-            "saved plan with --plan)."
+            "No import mode was given.",
+            hint="Choose exactly one import mode: --skip, --duplicate or --overwrite, or "
+            "apply a saved plan with --plan.",
         )
     bundle = read_selected_bundle(file_path, flow_ids, tags)
     if not no_prompt and not dry_run:
         question = (
-            f"Import {len(bundle.flows)} flow(s) into {profile.name} ({profile.address}) "
+            f"Import {count(len(bundle.flows), 'flow')} into {profile.name} ({profile.address}) "
             f"with {how}{' and no backup' if no_backup else ''}?"
         )
         if not confirm(question):
             raise Cancelled("Cancelled at the prompt: nothing was imported.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
     with connected(
-        settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt, quiet=quiet
+        settings,
+        profile,
+        password_stdin=password_stdin,
+        allow_prompt=not no_prompt,
+        quiet=quiet,
+        bundle=bundle,
     ) as session:
         # The library refuses a mode that contradicts the plan, before any request.
         report = import_bundle(
@@ -264,8 +283,23 @@ def import_command(
             dry_run=dry_run,
             progress=session.progress,
         )
-    summarise_import(report, server=profile.name)
-    emit_json(report.to_dict())
+    _answer_import(report, profile.name)
+
+
+def _answer_import(report: ImportReport, server: str, verb: str = "Imported into") -> None:
+    """The answer of an import, a dry run or a rollback; exit 1 when an item failed."""
+    answer(
+        report.to_dict(),
+        lambda: human.show_import(report, server, verb=verb),
+        summary="\n".join(
+            filter(
+                None, (human.rollback_note(report), human.import_summary(report, server, verb=verb))
+            )
+        ),
+        warnings=[human.secrets_warning(report.secrets_needing_values, server)]
+        if report.secrets_needing_values
+        else [],
+    )
     if not report.ok:
         raise typer.Exit(1)
 
@@ -291,20 +325,22 @@ def rollback_command(
     ca_bundle: CaBundleOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    output_format: FormatOption = None,
 ) -> None:
     """Put back what an import overwrote, from the rollback bundle it saved.
 
     Every item in the file is written back over its copy on the server (matched by
     UUID). Items the import created are not removed. Prints the same report as import.
     """
-    configure_logging(verbose)
+    start(output_format, verbose)
     profile = target_profile(server, "rollback")
     bundle = load_bundle(file_path)
     if not no_prompt and not dry_run:
         saved = bundle.provenance
         backup_note = " with no backup" if no_backup else ""
         question = (
-            f"Restore {sum(bundle.counts.values())} item(s) ({len(bundle.flows)} flow(s)) "
+            f"Restore {count(sum(bundle.counts.values()), 'item')} "
+            f"({count(len(bundle.flows), 'flow')}) "
             f"saved from {saved.source.name or saved.source.url} at {saved.exported_at} "
             f"into {profile.name} ({profile.address}), overwriting them{backup_note}?"
         )
@@ -312,7 +348,12 @@ def rollback_command(
             raise Cancelled("Cancelled at the prompt: nothing was restored.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
     with connected(
-        settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt, quiet=quiet
+        settings,
+        profile,
+        password_stdin=password_stdin,
+        allow_prompt=not no_prompt,
+        quiet=quiet,
+        bundle=bundle,
     ) as session:
         report = rollback(
             session.client,
@@ -321,10 +362,7 @@ def rollback_command(
             dry_run=dry_run,
             progress=session.progress,
         )
-    summarise_import(report, server=profile.name, verb="Restored on")
-    emit_json(report.to_dict())
-    if not report.ok:
-        raise typer.Exit(1)
+    _answer_import(report, profile.name, verb="Restored on")
 
 
 @app.command("list", epilog=EXIT_CODES_HELP)
@@ -341,13 +379,14 @@ def list_command(
     insecure: InsecureOption = False,
     ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
+    output_format: FormatOption = None,
 ) -> None:
-    """List a server's flows: a table for people, --json for scripts.
+    """List a server's flows: a table, or JSON with --json (or --format json).
 
     --flow-ids/--tags select as 'ziggy flow export' does (either matches), so this shows
     what an export would start from.
     """
-    configure_logging(verbose)
+    start(output_format, verbose)
     ids, tag_list = split_values(flow_ids), split_values(tags)
     profile = ProfileStore().resolve(server)
     settings = ConnectionSettings(
@@ -358,14 +397,8 @@ def list_command(
     ) as session:
         summaries = preview_selection(session.client, flow_ids=ids, tags=tag_list)
     summaries.sort(key=lambda s: (s.name.lower(), s.uuid))
-    if as_json:
+    if as_json or output_format is OutputFormat.JSON:
         emit_json(status_document(200, [summary.to_dict() for summary in summaries]))
         return
-    print_table(
-        ("UUID", "NAME", "LISTENER", "SUBFLOW", "TAGS"),
-        [
-            (s.uuid, s.name, s.listener_type, "yes" if s.is_subflow else "", ", ".join(s.tags))
-            for s in summaries
-        ],
-    )
-    info(f"{len(summaries)} flow(s)")
+    human.show_flows(summaries)  # a table even when piped: that is what list always printed
+    info(f"{count(len(summaries), 'flow')} on {profile.name}.")

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
-from ziggy_migrate import ProgressCallback, ZiggyClient
+from ziggy_migrate import Bundle, ItemKind, ProgressCallback, RetryPolicy, ZiggyClient
 
 from .options import ConnectionSettings
-from .output import Progress
 from .profiles import Profile
+from .progress import ProgressDisplay
 
 __all__ = ["Session", "connected"]
 
@@ -44,11 +44,13 @@ def connected(
     password_stdin: bool = False,
     allow_prompt: bool = True,
     quiet: bool = True,
+    bundle: Bundle | None = None,
 ) -> Iterator[Session]:
     """Clients for ``profiles`` and, unless ``quiet`` or stderr is no terminal, a progress
     display; both are closed when the block ends, however it ends.
 
     ``password_stdin`` reads one password from stdin, so it serves one profile only.
+    ``bundle``, for an import, gives each phase of the progress display its total.
     """
     if password_stdin and len(profiles) != 1:
         raise ValueError("--password-stdin can carry the password of one server only")
@@ -59,5 +61,14 @@ def connected(
             )
             for profile in profiles
         )
-        progress = stack.enter_context(Progress.for_terminal(quiet=quiet))
+        progress = stack.enter_context(
+            ProgressDisplay.for_terminal(
+                quiet=quiet,
+                label=f"connecting to {', '.join(profile.name for profile in profiles)}",
+                attempts=(settings.retry_policy or RetryPolicy()).attempts,
+                phase_totals=None
+                if bundle is None
+                else {kind.value: len(bundle.items(kind)) for kind in ItemKind},
+            )
+        )
         yield Session(clients, progress.callback)

@@ -83,8 +83,20 @@ class CliResult:
 
     @property
     def message(self) -> str:
+        """The error document's message (what happened)."""
         message: str = self.json["data"]["message"]
         return message
+
+    @property
+    def hint(self) -> str:
+        """The error document's hint (the one thing to do)."""
+        hint: str = self.json["data"]["hint"]
+        return hint
+
+    @property
+    def said(self) -> str:
+        """Message and hint together: everything the error tells."""
+        return f"{self.message} {self.hint}"
 
 
 class Cli:
@@ -123,12 +135,15 @@ class Cli:
         return CliResult(code, stdout, stderr)
 
 
+_OUTSIDE_SETTINGS = ("PYTHON_KEYRING_BACKEND", "ZIGGY_SERVER", "ZIGGY_FORMAT", "ZIGGY_NO_PROMPT")
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     """A private config dir, no password variables, and an in-memory keyring."""
     monkeypatch.setenv("ZIGGY_CONFIG_DIR", str(tmp_path / "config"))
     for name in list(os.environ):
-        if name.startswith("ZIGGY_PASSWORD") or name == "PYTHON_KEYRING_BACKEND":
+        if name.startswith("ZIGGY_PASSWORD") or name in _OUTSIDE_SETTINGS:
             monkeypatch.delenv(name)
     memory = MemoryKeyring()
     keyring.set_keyring(memory)

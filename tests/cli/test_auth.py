@@ -77,7 +77,7 @@ def test_auth_add_to_an_unreachable_server_is_a_connection_failure(cli: Cli) -> 
     result = cli(*args, input="pw\n")
     assert result.exit_code == 3
     assert result.json["status"] == 502
-    assert "URL and port" in result.message
+    assert "ziggy auth status" in result.hint
 
 
 def test_no_verify_login_skips_the_check(cli: Cli, memory_keyring: MemoryKeyring) -> None:
@@ -105,7 +105,7 @@ def test_auth_add_without_password_and_terminal_is_refused(
     args = _add_args(dev_emulator)[:-1]
     result = cli(*args)
     assert result.exit_code == 2
-    assert "--password-stdin" in result.message
+    assert "--password-stdin" in result.said
 
 
 def test_auth_add_rejects_a_bad_name_and_a_url_with_port(
@@ -113,13 +113,41 @@ def test_auth_add_rejects_a_bad_name_and_a_url_with_port(
 ) -> None:
     result = cli(*_add_args(dev_emulator, name="2fast"), input="admin\n")
     assert result.exit_code == 2
-    assert "letters and digits" in result.message
+    assert "letters and digits" in result.said
     args = _add_args(dev_emulator)
-    args[args.index("--url") + 1] = f"{dev_emulator.url}:{dev_emulator.port}"
+    args[args.index("--url") + 1] = f"{dev_emulator.url}:{dev_emulator.port + 1}"
     result = cli(*args, input="admin\n")
     assert result.exit_code == 2
-    assert "without port" in result.message
+    assert f"port {dev_emulator.port + 1} and --port says {dev_emulator.port}" in result.message
+    assert result.hint == "Give the port once: in the URL or with --port."
     assert dev_emulator.request_count() == 0
+
+
+@pytest.mark.parametrize("with_port_flag", [True, False])
+def test_auth_add_takes_the_port_in_the_url(
+    cli: Cli, dev_emulator: ZiggyEmulator, with_port_flag: bool
+) -> None:
+    args = _add_args(dev_emulator)
+    args[args.index("--url") + 1] = f"{dev_emulator.url}:{dev_emulator.port}/"
+    if not with_port_flag:
+        at = args.index("--port")
+        del args[at : at + 2]
+    result = cli(*args, input="admin\n")
+    assert result.exit_code == 0, result.stderr
+    profile = ProfileStore().get("dev")
+    assert (profile.url, profile.port) == (dev_emulator.url, dev_emulator.port)
+
+
+def test_auth_add_without_any_port_says_where_to_give_it(
+    cli: Cli, dev_emulator: ZiggyEmulator
+) -> None:
+    args = _add_args(dev_emulator)
+    at = args.index("--port")
+    del args[at : at + 2]
+    result = cli(*args, input="admin\n")
+    assert result.exit_code == 2
+    assert "No port" in result.message
+    assert "--port" in result.hint
 
 
 def test_interactive_auth_asks_everything_and_re_asks_a_bad_name(
@@ -134,10 +162,21 @@ def test_interactive_auth_asks_everything_and_re_asks_a_bad_name(
     assert memory_keyring.store[(SERVICE_NAME, "dev")] == "admin"
 
 
+def test_interactive_auth_takes_a_url_with_its_port_without_asking_again(
+    cli: Cli, dev_emulator: ZiggyEmulator, memory_keyring: MemoryKeyring
+) -> None:
+    answers = ["dev", f"{dev_emulator.url}:{dev_emulator.port}", "admin", "admin"]
+    result = cli("auth", input="\n".join(answers) + "\n", terminal=True)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "Port" not in result.stderr  # the URL gave it
+    profile = ProfileStore().get("dev")
+    assert (profile.url, profile.port) == (dev_emulator.url, dev_emulator.port)
+
+
 def test_interactive_auth_without_a_terminal_points_at_auth_add(cli: Cli) -> None:
     result = cli("auth")
     assert result.exit_code == 2
-    assert "ziggy auth add" in result.message
+    assert "ziggy auth add" in result.said
 
 
 @pytest.mark.parametrize("flag", ["--list", "-l"])
@@ -192,7 +231,7 @@ def test_auth_use_sets_the_default(
     assert ProfileStore().default_name == "prod"
     result = cli("auth", "use", "ghost")
     assert result.exit_code == 2
-    assert "ghost" in result.message
+    assert "ghost" in result.said
 
 
 def test_auth_rename_moves_the_keyring_entry(
@@ -215,7 +254,7 @@ def test_interactive_auth_rename_asks_both_names(
     assert ProfileStore().default_name == "local"
     result = cli("auth", "rename")
     assert result.exit_code == 2
-    assert "ziggy auth rename FROM TO" in result.message
+    assert "ziggy auth rename FROM TO" in result.said
 
 
 @pytest.mark.parametrize("args", [["remove", "-s", "dev"], ["remove", "dev"]])
@@ -233,7 +272,7 @@ def test_auth_remove_drops_profile_and_keyring_entry(
 def test_auth_remove_needs_a_name_without_a_terminal(cli: Cli) -> None:
     result = cli("auth", "remove")
     assert result.exit_code == 2
-    assert "ziggy auth remove NAME" in result.message
+    assert "ziggy auth remove NAME" in result.said
 
 
 def test_keyringless_auth_add_saves_the_profile_and_names_the_fallbacks(
@@ -254,5 +293,5 @@ def test_a_corrupt_profile_file_is_a_one_line_error(cli: Cli, config_dir: Path) 
     (config_dir / "profiles.json").write_text("{oops")
     result = cli("auth", "--list")
     assert result.exit_code == 2
-    assert str(config_dir / "profiles.json") in result.message
-    assert "delete it" in result.message
+    assert str(config_dir / "profiles.json") in result.said
+    assert "delete it" in result.said

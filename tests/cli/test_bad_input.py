@@ -208,4 +208,4 @@ def test_the_message_names_the_place(
     bad = _hostile(name, tmp_path, valid)
     result = cli("flow", "import", "-s", "prod", "-fp", str(bad), "--skip", "--no-prompt")
     assert result.exit_code == 2
-    assert CORPUS[name].place in result.message
+    assert CORPUS[name].place in result.said

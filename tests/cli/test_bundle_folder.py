@@ -77,8 +77,8 @@ def test_the_layout_is_checked(cli: Cli, profiles: TaggedDev, tmp_path: Path) ->
     taken.write_text("{}")
     onto_a_file = cli("export", "-s", "dev", "--layout", "dir", "-fp", str(taken), "--no-prompt")
     assert onto_a_file.exit_code == 2
-    assert "not a bundle folder" in onto_a_file.message
+    assert "not a bundle folder" in onto_a_file.said
     assert taken.read_text() == "{}"
     unknown = cli("export", "-s", "dev", "--layout", "zip", "-fp", str(taken), "--no-prompt")
     assert unknown.exit_code == 2
-    assert "--layout" in unknown.message
+    assert "--layout" in unknown.said

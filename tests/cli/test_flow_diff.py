@@ -89,5 +89,5 @@ def test_exactly_one_base(
     args = [arg.format(bundle=bundle) for arg in extra]
     result = cli("flow", "diff", "-fp", str(bundle), *args)
     assert result.exit_code == 2
-    assert "exactly one of --server NAME or --against PATH" in result.message
+    assert "exactly one of --server NAME or --against PATH" in result.said
     assert dev_emulator.request_count() == prod.request_count() == 0

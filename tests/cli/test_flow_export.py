@@ -96,7 +96,7 @@ def test_an_unknown_flow_id_is_bad_input(cli: Cli, profiles: TaggedDev, tmp_path
     result = cli("flow", "export", "-s", "dev", "--no-prompt", "-f", unknown, "-fp", str(out))
     assert result.exit_code == 2
     assert result.json["status"] == 400
-    assert unknown in result.message
+    assert unknown in result.said
     assert not out.exists()
 
 
@@ -106,7 +106,7 @@ def test_without_a_terminal_it_refuses_to_prompt_and_contacts_nobody(
     dev_emulator.reset_requests()
     result = cli("flow", "export", "-s", "dev", "-t", "tag1", "-fp", str(tmp_path / "b.json"))
     assert result.exit_code == 2
-    assert "--no-prompt" in result.message
+    assert "--no-prompt" in result.said
     assert dev_emulator.request_count() == 0
 
 
@@ -117,7 +117,7 @@ def test_confirmation_on_a_terminal(
     args = ("flow", "export", "-s", "dev", "-t", "tag1", "-fp", str(out))
     declined = cli(*args, input="n\n", terminal=True)
     assert declined.exit_code == 1
-    assert "Cancelled" in declined.message
+    assert "Cancelled" in declined.said
     assert f"Export flows tagged 'tag1' from dev ({dev_emulator.base_url})" in declined.stderr
     assert not out.exists()
     accepted = cli(*args, input="y\n", terminal=True)
@@ -128,7 +128,7 @@ def test_confirmation_on_a_terminal(
 def test_no_server_and_no_default(cli: Cli, tmp_path: Path) -> None:
     result = cli("flow", "export", "--no-prompt", "-t", "x", "-fp", str(tmp_path / "b.json"))
     assert result.exit_code == 2
-    assert "ziggy auth use NAME" in result.message
+    assert "ziggy auth use NAME" in result.said
 
 
 @pytest.mark.parametrize(
@@ -149,7 +149,7 @@ def test_usage_errors_are_json_with_exit_2(
     assert result.exit_code == 2, result.stdout + result.stderr
     assert result.json["status"] == 400
     assert result.json["statusText"] == "Bad Request"
-    assert needle in result.message
+    assert needle in result.said
 
 
 def test_wrong_password_is_exit_3(
@@ -185,22 +185,6 @@ def test_unreachable_server_is_exit_3(
     assert result.json["statusText"] in ("Bad Gateway", "Gateway Timeout")
 
 
-def test_progress_on_a_terminal_and_quiet(
-    cli: Cli, profiles: TaggedDev, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from ziggy_migrate_cli import output  # noqa: PLC0415
-
-    monkeypatch.setattr(output, "stderr_is_terminal", lambda: True)
-    args = ("export", "-s", "dev", "--no-prompt", "-t", "tag1", "-fp", str(tmp_path / "b.json"))
-    shown = cli(*args)
-    assert shown.exit_code == 0
-    assert "\r[" in shown.stderr
-    quiet = cli(*args, "--quiet")
-    assert quiet.exit_code == 0
-    assert "\r[" not in quiet.stderr
-    assert quiet.json == {**shown.json}  # the document does not depend on progress
-
-
 def test_verbose_logs_requests_to_stderr_only(
     cli: Cli, profiles: TaggedDev, tmp_path: Path
 ) -> None:
@@ -224,7 +208,7 @@ def test_a_missing_ca_bundle_is_a_usage_error(
 ) -> None:
     result = cli("flow", "list", "-s", "dev", "--ca-bundle", str(tmp_path / "none.pem"))
     assert result.exit_code == 2
-    assert "--ca-bundle" in result.message
+    assert "--ca-bundle" in result.said
 
 
 def test_connection_options_reach_the_client(tmp_path: Path) -> None:
@@ -257,8 +241,8 @@ def test_an_unknown_server_is_bad_input_naming_the_known_ones(
     result = cli("flow", "export", "-s", "staging", "--no-prompt", "-fp", str(out))
     assert result.exit_code == 2
     assert result.json["status"] == 400
-    assert "staging" in result.message
-    assert "dev" in result.message
+    assert "staging" in result.said
+    assert "dev" in result.said
     assert not out.exists()
 
 
@@ -268,8 +252,8 @@ def test_an_unwritable_destination_is_bad_input_and_leaves_nothing(
     out = tmp_path / "no-such-folder" / "b.json"
     result = cli("flow", "export", "-s", "dev", "--no-prompt", "-fp", str(out))
     assert result.exit_code == 2
-    assert "\n" not in result.message
-    assert "no-such-folder" in result.message
+    assert "\n" not in result.said
+    assert "no-such-folder" in result.said
     assert not out.parent.exists()
     occupied = tmp_path / "a-file"
     occupied.write_text("keep me", "utf-8")

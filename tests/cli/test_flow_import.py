@@ -71,8 +71,8 @@ def test_import_needs_server_even_with_a_default(
     result = cli("flow", "import", "--file-path", str(bundle), "--skip", "--no-prompt")
     assert result.exit_code == 2
     assert result.json["status"] == 400
-    assert "--server" in result.message
-    assert "wrong server" in result.message
+    assert "--server" in result.said
+    assert "none was named" in result.said
     assert dev_emulator.request_count() == 0
     assert prod.request_count() == 0
 
@@ -86,7 +86,7 @@ def test_exactly_one_mode(
 ) -> None:
     result = cli("import", "-s", "prod", "-fp", str(bundle), *modes, "--no-prompt")
     assert result.exit_code == 2
-    assert needle in result.message
+    assert needle in result.said
     assert prod.request_count() == 0
 
 
@@ -102,7 +102,7 @@ def test_a_bad_bundle_is_refused_before_the_server_is_contacted(
     result = cli("import", "-s", "prod", "-fp", str(path), "--skip", "--no-prompt")
     assert result.exit_code == 2, result.stdout
     assert result.json["status"] == 400
-    assert "\n" not in result.message
+    assert "\n" not in result.said
     assert prod.request_count() == 0
 
 
@@ -130,7 +130,7 @@ def test_without_a_terminal_import_refuses_to_prompt(
 ) -> None:
     result = cli("import", "-s", "prod", "-fp", str(bundle), "--overwrite")
     assert result.exit_code == 2
-    assert "--no-prompt" in result.message
+    assert "--no-prompt" in result.said
     assert prod.request_count() == 0
 
 
@@ -139,7 +139,7 @@ def test_the_confirmation_names_count_server_and_mode(
 ) -> None:
     args = ("import", "-s", "prod", "-fp", str(bundle), "--overwrite")
     declined = cli(*args, input="\n", terminal=True)  # the default answer is no
-    question = f"Import 2 flow(s) into prod ({prod.base_url}) with --overwrite? [y/N]"
+    question = f"Import 2 flows into prod ({prod.base_url}) with --overwrite? [y/N]"
     assert question in declined.stderr
     assert declined.exit_code == 1
     assert _flow_names(prod) == []
@@ -153,7 +153,7 @@ def test_a_failed_backup_writes_nothing(cli: Cli, bundle: Path, prod: ZiggyEmula
     result = cli("import", "-s", "prod", "-fp", str(bundle), "--overwrite", "--no-prompt")
     assert result.exit_code == 1
     assert result.json["status"] == 500
-    assert "--no-backup" in result.message
+    assert "--no-backup" in result.said
     assert _flow_names(prod) == []
 
 
@@ -243,5 +243,5 @@ def test_a_selection_the_bundle_cannot_meet_is_refused_before_any_request(
     args = ("import", "-s", "prod", "-fp", str(bundle), "--skip", "--no-prompt", *selection)
     result = cli(*args)
     assert result.exit_code == 2
-    assert needle in result.message
+    assert needle in result.said
     assert prod.request_count() == 0

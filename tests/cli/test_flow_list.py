@@ -16,7 +16,7 @@ def test_table_on_stdout(cli: Cli, profiles: TaggedDev) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["UUID", "NAME", "LISTENER", "SUBFLOW", "TAGS"]
     assert [line.split()[1] for line in lines[1:]] == ["Format", "Invoices", "Sandbox", "Sync"]
-    assert "4 flow(s)" in result.stderr
+    assert "4 flows on dev." in result.stderr
 
 
 def test_json_with_the_default_server(cli: Cli, profiles: TaggedDev) -> None:
@@ -57,5 +57,5 @@ def test_an_unknown_uuid_is_named_and_costs_one_request(
     missing = "00000000-0000-4000-8000-000000000000"
     result = cli("flow", "list", "-s", "dev", "-f", missing, "--json")
     assert result.exit_code == 2
-    assert missing in result.message
+    assert missing in result.said
     assert dev_emulator.request_count("GET", "/api/flow") == 1

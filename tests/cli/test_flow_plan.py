@@ -72,9 +72,9 @@ def test_a_stale_plan_is_refused_naming_the_items(
     assert refused.exit_code == 1, refused.stdout
     assert refused.json["status"] == 409
     assert refused.json["statusText"] == "Conflict"
-    assert "'Sync orders'" in refused.message
+    assert "'Sync orders'" in refused.said
     assert "'Format address'" not in refused.message  # only what changed is named
-    assert "nothing was written" in refused.message
+    assert "nothing was written" in refused.said
     assert prod.snapshot() == before  # not even a backup
     assert write_requests(prod) == 0
     assert flow_named(prod, "Sync orders")["nodes"][2]["data"]["code"] == "return 'hotfix';"
@@ -90,7 +90,7 @@ def test_the_plan_fixes_the_mode(
     contradicted = cli(*base, "--overwrite")
     assert contradicted.exit_code == 1  # the library's own check: a plan that does not apply
     assert contradicted.json["status"] == 409
-    assert "mode skip, not overwrite" in contradicted.message
+    assert "mode skip, not overwrite" in contradicted.said
     assert prod.request_count() == 0
     agreed = cli(*base, "--skip", "--dry-run")
     assert agreed.exit_code == 0, agreed.stdout
@@ -109,8 +109,8 @@ def test_a_missing_or_broken_plan_file_is_bad_input(
     )
     assert result.exit_code == 2, result.stdout
     assert result.json["status"] == 400
-    assert str(plan) in result.message
-    assert "\n" not in result.message
+    assert str(plan) in result.said
+    assert "\n" not in result.said
     assert prod.request_count() == 0
 
 
@@ -125,7 +125,7 @@ def test_a_plan_made_for_another_bundle_is_refused(
     )
     assert result.exit_code == 1
     assert result.json["status"] == 409
-    assert "another bundle" in result.message
+    assert "another bundle" in result.said
     assert prod.snapshot()["flows"] == []
 
 
@@ -144,7 +144,7 @@ def test_plan_usage_errors(
     out = tmp_path / "plan.json"
     result = cli("flow", "plan", "-fp", str(bundle), "--out", str(out), "--no-prompt", *args)
     assert result.exit_code == 2
-    assert needle in result.message
+    assert needle in result.said
     assert prod.request_count() == 0
     assert not out.exists()
 

@@ -100,7 +100,7 @@ def test_the_confirmation_names_both_servers(
     assert dev_emulator.request_count() == prod.request_count() == 0
     refused = cli(*args)  # no terminal to ask on
     assert refused.exit_code == 2
-    assert "--no-prompt" in refused.message
+    assert "--no-prompt" in refused.said
 
 
 def test_failed_items_give_exit_1(
@@ -138,7 +138,7 @@ def test_promote_usage_errors(
 ) -> None:
     result = cli("flow", "promote", *args, "--no-prompt")
     assert result.exit_code == 2
-    assert needle in result.message
+    assert needle in result.said
     assert dev_emulator.request_count() == prod.request_count() == 0
 
 
@@ -154,6 +154,6 @@ def test_a_missing_target_password_stops_before_the_export(
     args = ("--from", "dev", "--to", "prod", "--skip", "--bundle-dir", str(tmp_path / "kept"))
     result = cli("flow", "promote", *args, "--no-prompt")
     assert result.exit_code == 3
-    assert "ZIGGY_PASSWORD_PROD" in result.message
+    assert "ZIGGY_PASSWORD_PROD" in result.said
     assert dev_emulator.request_count() == prod.request_count() == 0
     assert not (tmp_path / "kept").exists()

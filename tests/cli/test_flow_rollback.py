@@ -62,7 +62,7 @@ def test_rollback_asks_and_dry_run_writes_nothing(
     assert f"into prod ({prod.base_url}), overwriting them with no backup? [y/N]" in (
         declined.stderr
     )
-    assert "Restore 5 item(s) (2 flow(s)) saved from prod" in declined.stderr
+    assert "Restore 5 items (2 flows) saved from prod" in declined.stderr
     assert prod.request_count() == 0
     dry = cli(*args, "--dry-run")
     assert dry.exit_code == 0, dry.stdout
@@ -77,8 +77,8 @@ def test_rollback_needs_server_and_a_rollback_bundle(
 ) -> None:
     no_server = cli("flow", "rollback", "-fp", str(tmp_path / "r.json"), "--no-prompt")
     assert no_server.exit_code == 2
-    assert "--server" in no_server.message
+    assert "--server" in no_server.said
     missing = cli("flow", "rollback", "-s", "prod", "-fp", str(tmp_path / "r.json"), "--no-prompt")
     assert missing.exit_code == 2
-    assert "r.json" in missing.message
+    assert "r.json" in missing.said
     assert prod.request_count() == 0

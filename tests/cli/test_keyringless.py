@@ -56,7 +56,7 @@ def test_without_any_password_the_error_names_the_fallbacks(
     assert result.exit_code == 3
     assert result.json["status"] == 401
     for fallback in ("ZIGGY_PASSWORD_DEV", "ZIGGY_PASSWORD ", "--password-stdin"):
-        assert fallback in result.message
+        assert fallback in result.said
     assert keyringless_dev.request_count() == 0
 
 
@@ -81,7 +81,7 @@ def test_a_real_process_with_the_fail_backend(
     assert "no keyring backend" in added.stderr
     missing = run_subprocess(["flow", "list", "--json"], env)
     assert missing.exit_code == 3
-    assert "ZIGGY_PASSWORD_DEV" in missing.message
+    assert "ZIGGY_PASSWORD_DEV" in missing.said
     out = tmp_path / "out.json"
     exported = run_subprocess(
         ["flow", "export", "--no-prompt", "--tags", "tag1", "tag2", "--file-path", str(out)],

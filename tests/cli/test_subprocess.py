@@ -43,11 +43,11 @@ def test_docs_command_lines_in_real_processes(
 
     refused = run_subprocess(["import", "--file-path", str(out), "--overwrite"], env)
     assert refused.exit_code == 2
-    assert "--server" in refused.message
+    assert "--server" in refused.said
 
     unprompted = run_subprocess(["import", "-s", "prod", "-fp", str(out), "--overwrite"], env)
     assert unprompted.exit_code == 2
-    assert "--no-prompt" in unprompted.message
+    assert "--no-prompt" in unprompted.said
 
     imported = run_subprocess(
         ["import", "--server", "prod", "--file-path", str(out), "--overwrite", "--no-prompt"], env
@@ -58,7 +58,7 @@ def test_docs_command_lines_in_real_processes(
     usage = run_subprocess(["flow", "export", "--nope"], env)
     assert usage.exit_code == 2
     assert usage.json["status"] == 400
-    assert "Try 'ziggy flow export --help'" in usage.stderr
+    assert "hint: See 'ziggy flow export --help'." in usage.stderr
 
 
 def test_demo_in_a_real_process(tmp_path: Path) -> None:

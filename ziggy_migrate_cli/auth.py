@@ -199,7 +199,9 @@ def _nonempty(text: str) -> str:
 @app.command("add")
 def add(
     *,
-    name: Annotated[str, typer.Argument(help="Friendly name: letters and digits, e.g. prod.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Friendly name: letters and digits, e.g. prod.")
+    ],
     url: Annotated[
         str,
         typer.Option(
@@ -300,7 +302,9 @@ def status(
 
 
 @app.command("use")
-def use(name: Annotated[str, typer.Argument(help="The profile to make the default.")]) -> None:
+def use(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The profile to make the default.")],
+) -> None:
     """Make a profile the default server (used when --server is left out)."""
     profile = ProfileStore().set_default(name)
     info(f"{profile.name!r} ({profile.address}) is now the default server.")

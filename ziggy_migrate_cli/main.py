@@ -126,7 +126,7 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
         ServerUnreachableError,
         502,
         3,
-        "'ziggy auth status --server NAME' tries the login again once the server is up.",
+        "Check that the server runs, then 'ziggy auth status -s NAME' tries again.",
     ),
     ErrorRule(PlanFileError, 400, 2, "Make the plan again with 'ziggy flow plan'."),
     ErrorRule(

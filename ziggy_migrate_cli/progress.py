@@ -6,8 +6,8 @@ writes secrets, then connections, ..., then flows), and each phase gets its own 
 its name ellipsised to fit the terminal. A bar for "connecting" is shown until the first
 item is done, so a slow or failing server is never silence.
 
-While a request waits to be tried again, the bar says so: ``retrying GET /api/flow
-(attempt 2 of 5)``. The transport logs each retry at INFO on ``ziggy_migrate.http``; a
+While a request waits to be tried again, a line above the bars says so: ``retrying GET
+/api/flow (attempt 2 of 5)``. The transport logs each retry at INFO on ``ziggy_migrate.http``; a
 log handler attached for the duration of the display turns those records into that line.
 
 The display is rich's, transient (gone when the work ends) and as wide as the terminal.
@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+from rich.console import RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -57,6 +58,17 @@ class _RateColumn(ProgressColumn):
         return Text("" if speed is None else f"{speed:,.1f}/s", style="progress.data.speed")
 
 
+class _Progress(Progress):
+    """rich's progress bars with one line of status above them (a retry), when there is."""
+
+    status = ""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        if self.status:
+            yield Text(self.status, style="yellow", no_wrap=True, overflow="ellipsis")
+        yield self.make_tasks_table(self.tasks)
+
+
 class ProgressDisplay:
     """A context manager: draws while the block runs, clears itself at the end.
 
@@ -78,7 +90,7 @@ class ProgressDisplay:
         self._attempts = attempts
         self._phase_totals = dict(phase_totals or {})
         self._lock = threading.Lock()
-        self._progress: Progress | None = None
+        self._progress: _Progress | None = None
         self._task: TaskID | None = None
         self._phase: str | None = None
         self._phase_start = 0
@@ -99,7 +111,7 @@ class ProgressDisplay:
     def __enter__(self) -> ProgressDisplay:
         if not self.enabled:
             return self
-        self._progress = Progress(
+        self._progress = _Progress(
             TextColumn(
                 "{task.description}",
                 table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis", min_width=10),
@@ -154,6 +166,7 @@ class ProgressDisplay:
                     progress.update(task, total=finished, completed=finished)
                 self._phase, self._phase_start = kind, done - 1
                 task = self._task = progress.add_task(kind, total=None)
+            progress.status = ""  # an item is done: no longer waiting for a retry
             phase_total = self._phase_totals.get(kind, total - self._phase_start)
             self._description = f"{_PLURALS.get(kind, kind + 's')}: {name}"
             progress.update(
@@ -164,10 +177,10 @@ class ProgressDisplay:
             )
 
     def retrying(self, line: str) -> None:
-        """Show ``line`` in place of the current item until the next item is done."""
+        """Show ``line`` above the bars until the next item is done."""
         with self._lock:
-            if self._progress is not None and self._task is not None:
-                self._progress.update(self._task, description=line)
+            if self._progress is not None:
+                self._progress.status = line
                 self._progress.refresh()  # now: the wait may be shorter than a redraw
 
     def retry_line(self, record: logging.LogRecord) -> str:

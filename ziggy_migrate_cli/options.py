@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 
@@ -27,7 +27,7 @@ from ziggy_migrate import (
 
 from . import credentials
 from ._argv import split_values
-from .output import CliError
+from .output import CliError, OutputFormat
 from .profiles import Profile, ProfileStore
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "DryRunOption",
     "DuplicateOption",
     "FlowIdsOption",
+    "FormatOption",
     "InsecureOption",
     "JsonOption",
     "NoBackupOption",
@@ -55,19 +56,33 @@ __all__ = [
     "VerboseOption",
     "chosen_mode",
     "read_selected_bundle",
+    "required_mode",
     "target_profile",
 ]
 
 CONNECTION_PANEL = "Connection"
 
 EXIT_CODES_HELP = (
-    "Output: the flow commands (export, import, plan, diff, promote, rollback) print one "
-    "JSON document {status, statusText, data} on stdout, errors included; prompts, progress "
-    "and warnings go to stderr.\n\n"
+    "Output: --format human prints an account for people, --format json one JSON document "
+    "{status, statusText, data} (errors included); the default, auto, is human on a "
+    "terminal and JSON otherwise (ZIGGY_FORMAT sets it too). Prompts, progress, warnings "
+    "and errors (error: and hint: lines) go to stderr.\n\n"
     "Exit codes: 0 success; 1 some items failed (or the prompt was declined, a saved plan "
-    "no longer holds, or diff --exit-code found differences); 2 bad usage or bad input "
-    "file; 3 authentication or connection failure."
+    "no longer holds, an export selected no flow, or diff --exit-code found differences); "
+    "2 bad usage or bad input file; 3 authentication or connection failure."
 )
+
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        case_sensitive=False,
+        metavar="auto|human|json",
+        help="human: an account for people; json: the document for scripts; auto (the "
+        "default, or $ZIGGY_FORMAT): human on a terminal, JSON otherwise.",
+        show_default=False,
+    ),
+]
 
 ServerOption = Annotated[
     str | None,
@@ -75,7 +90,10 @@ ServerOption = Annotated[
         "--server",
         "-s",
         metavar="NAME",
-        help="Server profile to use (see 'ziggy auth --list'); the default profile if left out.",
+        help="Server profile to use (see 'ziggy auth --list'); if left out, $ZIGGY_SERVER, "
+        "else the default profile.",
+        envvar="ZIGGY_SERVER",
+        show_envvar=False,
         show_default=False,
     ),
 ]
@@ -123,7 +141,10 @@ NoPromptOption = Annotated[
     bool,
     typer.Option(
         "--no-prompt",
-        help="Never ask: no confirmation and no password prompt (for scripts and CI).",
+        help="Never ask: no confirmation and no password prompt (for scripts and CI; "
+        "ZIGGY_NO_PROMPT=1 does the same).",
+        envvar="ZIGGY_NO_PROMPT",
+        show_envvar=False,
     ),
 ]
 PasswordStdinOption = Annotated[
@@ -134,7 +155,7 @@ PasswordStdinOption = Annotated[
     ),
 ]
 JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")
+    bool, typer.Option("--json", help="Print JSON for scripts instead of a table (--format json).")
 ]
 ConcurrencyOption = Annotated[
     int,
@@ -208,7 +229,7 @@ DryRunOption = Annotated[
     bool,
     typer.Option("--dry-run", help="Show what would happen; write nothing (no prompt)."),
 ]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display on stderr.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")]
 VerboseOption = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Log every request to stderr (secrets are redacted)."),
@@ -219,8 +240,9 @@ def target_profile(server: str | None, command: str) -> Profile:
     """The profile named by a --server that writes: never the default, so never by accident."""
     if server is None:
         raise CliError(
-            f"'ziggy flow {command}' needs --server NAME, even when a default server is set, "
-            "so that a bundle is never loaded into the wrong server."
+            f"'ziggy flow {command}' writes to a server and none was named.",
+            hint="Pass --server NAME: a command that writes never falls back to the default "
+            "server or $ZIGGY_SERVER.",
         )
     return ProfileStore().get(server)
 
@@ -236,6 +258,17 @@ def read_selected_bundle(path: Path, flow_ids: list[str] | None, tags: list[str]
     )
 
 
+def required_mode(*, skip: bool, duplicate: bool, overwrite: bool) -> ImportMode:
+    """The one mode flag given; none is a usage error."""
+    mode = chosen_mode(skip=skip, duplicate=duplicate, overwrite=overwrite)
+    if mode is None:
+        raise CliError(
+            "No import mode was given.",
+            hint="Choose exactly one import mode: --skip, --duplicate or --overwrite.",
+        )
+    return mode
+
+
 def chosen_mode(*, skip: bool, duplicate: bool, overwrite: bool) -> ImportMode | None:
     """The one mode flag given (None when there is none); two or more is a usage error."""
     modes = [
@@ -249,8 +282,8 @@ def chosen_mode(*, skip: bool, duplicate: bool, overwrite: bool) -> ImportMode |
     ]
     if len(modes) > 1:
         raise CliError(
-            "Choose exactly one import mode: --skip, --duplicate or --overwrite "
-            f"(got {' and '.join('--' + m.value for m in modes)})."
+            f"Two import modes were given: {' and '.join('--' + m.value for m in modes)}.",
+            hint="Choose exactly one import mode: --skip, --duplicate or --overwrite.",
         )
     return modes[0] if modes else None
 
@@ -282,26 +315,26 @@ class ConnectionSettings:
             # One warning from the library is enough; urllib3 would add one per request.
             warnings.filterwarnings("ignore", message="Unverified HTTPS request")
             verify = False
-        retry = None if self.retries is None else RetryPolicy(attempts=self.retries + 1)
-        if self.timeout is None:
-            return ZiggyClient(
-                profile.url,
-                profile.port,
-                profile.username,
-                password,
-                verify=verify,
-                retry=retry,
-                max_workers=self.concurrency,
-                name=profile.name,
-            )
+        timeout: _Timeout = {} if self.timeout is None else {"timeout": self.timeout}
         return ZiggyClient(
             profile.url,
             profile.port,
             profile.username,
             password,
-            timeout=self.timeout,
             verify=verify,
-            retry=retry,
+            retry=self.retry_policy,
             max_workers=self.concurrency,
             name=profile.name,
+            **timeout,
         )
+
+    @property
+    def retry_policy(self) -> RetryPolicy | None:
+        """The policy --retries asks for (None: the library's default)."""
+        return None if self.retries is None else RetryPolicy(attempts=self.retries + 1)
+
+
+class _Timeout(TypedDict, total=False):
+    """--timeout when given; left out, the client keeps its own default."""
+
+    timeout: float

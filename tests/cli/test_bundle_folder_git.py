@@ -21,7 +21,8 @@ import pytest
 from ziggy_migrate import BundleError, export_flows, load_bundle
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, Seeded, client_for
+from ..samples import TaggedDev, client_for
+from .conftest import Cli
 
 Exporter = Callable[[Path], None]
 
@@ -68,9 +69,9 @@ def short(uuid: str) -> str:
 
 
 @pytest.fixture
-def library(dev: ZiggyEmulator) -> Exporter:
+def library(dev_emulator: ZiggyEmulator) -> Exporter:
     def export(folder: Path) -> None:
-        with client_for(dev) as client:
+        with client_for(dev_emulator) as client:
             export_flows(client, path=folder, layout="dir")
 
     return export
@@ -88,13 +89,13 @@ def command(cli: Cli) -> Exporter:
 
 
 @pytest.fixture(params=["library", "command"])
-def export(request: pytest.FixtureRequest, profiles: Seeded) -> Exporter:
+def export(request: pytest.FixtureRequest, profiles: TaggedDev) -> Exporter:
     exporter: Exporter = request.getfixturevalue(request.param)
     return exporter
 
 
 def test_a_re_export_in_a_git_repo_changes_only_the_changed_items(
-    export: Exporter, dev: ZiggyEmulator, profiles: Seeded, tmp_path: Path
+    export: Exporter, dev_emulator: ZiggyEmulator, profiles: TaggedDev, tmp_path: Path
 ) -> None:
     folder = tmp_path / "flows-repo"
     export(folder)
@@ -110,11 +111,11 @@ def test_a_re_export_in_a_git_repo_changes_only_the_changed_items(
     inode = invoices.stat().st_ino
 
     # The server changes: one flow edited, one deleted, one added.
-    with client_for(dev) as client:
+    with client_for(dev_emulator) as client:
         orders = client.get_flow(profiles.orders).flow
         client.update_flow(profiles.orders, attrs.evolve(orders, nodes=[*orders.nodes, RETRY]))
         client.delete_flow(profiles.sandbox)
-    added = dev.add_flow("Refunds", tags=["tag1"])
+    added = dev_emulator.add_flow("Refunds", tags=["tag1"])
     export(folder)
 
     # The index changes only when the export time (to the second) does.
@@ -163,7 +164,7 @@ def test_export_into_a_fresh_git_repo_or_an_empty_folder(export: Exporter, tmp_p
 
 
 def test_a_folder_that_is_not_a_bundle_is_refused_untouched(
-    cli: Cli, profiles: Seeded, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, tmp_path: Path
 ) -> None:
     folder = tmp_path / "project"
     (folder / "flows").mkdir(parents=True)
@@ -181,8 +182,8 @@ def test_a_folder_that_is_not_a_bundle_is_refused_untouched(
 
 def test_a_failed_write_changes_nothing(
     library: Exporter,
-    dev: ZiggyEmulator,
-    profiles: Seeded,
+    dev_emulator: ZiggyEmulator,
+    profiles: TaggedDev,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -192,8 +193,8 @@ def test_a_failed_write_changes_nothing(
     library(folder)
     git(folder, "init", "-q")
     before = tree(folder)
-    dev.add_flow("Refunds", tags=["tag1"])
-    with client_for(dev) as client:
+    dev_emulator.add_flow("Refunds", tags=["tag1"])
+    with client_for(dev_emulator) as client:
         orders = client.get_flow(profiles.orders).flow
         client.update_flow(profiles.orders, attrs.evolve(orders, nodes=[*orders.nodes, RETRY]))
     real_fsync = os.fsync
@@ -216,7 +217,7 @@ def test_a_failed_write_changes_nothing(
 
 
 def test_a_save_stopped_halfway_is_completed_by_the_next(
-    library: Exporter, profiles: Seeded, tmp_path: Path
+    library: Exporter, profiles: TaggedDev, tmp_path: Path
 ) -> None:
     """What a kill leaves: temporary files beside their place, kind folders without an
     index (stopped before the first rename). The next export accepts the folder, removes

@@ -25,9 +25,10 @@ from ziggy_migrate import (
 from ziggy_migrate._engine.lock import lock_dir, target_lock
 from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
 
+from ..samples import TaggedDev, export_to
 from ..test_interrupted_runs import kill_during_flows, plain_bundle
 from ..test_reliability import comparable
-from .conftest import Cli, MemoryKeyring, Seeded, add_profile, export_to, subprocess_env
+from .conftest import Cli, MemoryKeyring, add_profile, subprocess_env
 
 DEADLINE = 60  # seconds: a bound on waiting for a process, never a measurement
 
@@ -128,9 +129,9 @@ def reads_of_secrets_failing_after_the_first(secrets: int) -> FaultPlan:
 
 
 def test_a_failure_after_the_writes_prints_the_report_and_the_error(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
-    bundle = export_to(dev, tmp_path / "bundle.json", tags=["tag1"])
+    bundle = export_to(dev_emulator, tmp_path / "bundle.json", tags=["tag1"])
     args = ("flow", "import", "-s", "prod", "-fp", str(bundle), "--overwrite", "--no-prompt")
     assert cli(*args).exit_code == 0  # prod has every item now: the next import overwrites
     prod.return_secret_values = False  # so the import asks for the values after writing
@@ -152,9 +153,9 @@ def test_a_failure_after_the_writes_prints_the_report_and_the_error(
 
 
 def test_while_another_import_runs_an_import_refuses_in_one_line(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
-    bundle = export_to(dev, tmp_path / "bundle.json", tags=["tag1"])
+    bundle = export_to(dev_emulator, tmp_path / "bundle.json", tags=["tag1"])
     args = ("flow", "import", "-s", "prod", "-fp", str(bundle), "--skip", "--no-prompt")
     with target_lock(prod.base_url, lock_dir(), timeout=0):  # another import holds it
         refused = cli(*args, "--lock-timeout", "0")
@@ -173,11 +174,15 @@ def slow_prod(memory_keyring: MemoryKeyring) -> Iterator[ZiggyEmulator]:
 
 
 def test_an_item_made_twice_meanwhile_fails_the_import_naming_both(
-    seeded: Seeded, dev: ZiggyEmulator, slow_prod: ZiggyEmulator, config_dir: Path, tmp_path: Path
+    seeded: TaggedDev,
+    dev_emulator: ZiggyEmulator,
+    slow_prod: ZiggyEmulator,
+    config_dir: Path,
+    tmp_path: Path,
 ) -> None:
     """Someone else (another machine: another lock) creates "Sync orders" on prod after
     this import planned it as new; the import creates its own, then sees two."""
-    bundle = export_to(dev, tmp_path / "bundle.json", tags=["tag1"])
+    bundle = export_to(dev_emulator, tmp_path / "bundle.json", tags=["tag1"])
     add_profile("prod", slow_prod, None)
     env = subprocess_env(config_dir, ZIGGY_PASSWORD="admin")
     command = ziggy("flow", "import", "-s", "prod", "-fp", str(bundle), "--skip", "--no-prompt")
@@ -203,7 +208,7 @@ def test_an_item_made_twice_meanwhile_fails_the_import_naming_both(
 
 
 def test_flow_plan_after_an_interrupted_import_is_applied_not_refused(
-    cli: Cli, profiles: Seeded, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     path = save_bundle(plain_bundle(12), tmp_path / "bundle.json")
     kill_during_flows(prod, path, "skip", after=1)  # kill -9 while writing the flows

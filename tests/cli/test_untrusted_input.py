@@ -8,10 +8,11 @@ import pytest
 
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, Seeded, export_to
+from ..samples import TaggedDev, export_to
+from .conftest import Cli
 
 
-def test_a_device_as_the_bundle_is_one_line(cli: Cli, profiles: Seeded, tmp_path: Path) -> None:
+def test_a_device_as_the_bundle_is_one_line(cli: Cli, profiles: TaggedDev, tmp_path: Path) -> None:
     plan = str(tmp_path / "plan.json")
     result = cli("flow", "plan", "-s", "prod", "-fp", "/dev/zero", "--skip", "--out", plan)
     assert result.exit_code == 2
@@ -19,9 +20,9 @@ def test_a_device_as_the_bundle_is_one_line(cli: Cli, profiles: Seeded, tmp_path
 
 
 def test_a_bundle_with_a_key_twice_imports_nothing(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
-    path = export_to(dev, tmp_path / "bundle.json")
+    path = export_to(dev_emulator, tmp_path / "bundle.json")
     text = path.read_text("utf-8")
     path.write_text(text.rstrip().removesuffix("}") + ',\n  "flows": []\n}\n', "utf-8")
     prod.reset_requests()
@@ -33,9 +34,9 @@ def test_a_bundle_with_a_key_twice_imports_nothing(
 
 
 def test_a_plan_with_a_key_twice_is_refused(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
-    bundle = export_to(dev, tmp_path / "bundle.json")
+    bundle = export_to(dev_emulator, tmp_path / "bundle.json")
     plan = tmp_path / "plan.json"
     made = cli("flow", "plan", "-s", "prod", "-fp", str(bundle), "--skip", "--out", str(plan))
     assert made.exit_code == 0, made.stdout
@@ -49,9 +50,9 @@ def test_a_plan_with_a_key_twice_is_refused(
 
 
 def test_the_size_limit_is_set_by_the_environment(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, tmp_path: Path
 ) -> None:
-    path = export_to(dev, tmp_path / "bundle.json")
+    path = export_to(dev_emulator, tmp_path / "bundle.json")
     plan = ("flow", "plan", "-s", "prod", "-fp", str(path), "--skip", "--out", str(tmp_path / "p"))
     small = cli(*plan, env={"ZIGGY_MAX_BUNDLE_SIZE": "1KiB"})
     assert small.exit_code == 2
@@ -62,7 +63,7 @@ def test_the_size_limit_is_set_by_the_environment(
 
 @pytest.mark.parametrize("command", ["plan", "diff"])
 def test_a_link_in_a_bundle_folder_is_named(
-    cli: Cli, profiles: Seeded, tmp_path: Path, command: str
+    cli: Cli, profiles: TaggedDev, tmp_path: Path, command: str
 ) -> None:
     folder = tmp_path / "bundle"
     exported = cli(

@@ -118,6 +118,16 @@ class ImportPlan:
                 item["error"] = planned.error
         return data
 
+    def summary_dict(self, plan_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """What ``ziggy flow plan`` answers in ``data``: where the plan was saved, how many
+        items get each action, the items and the warnings."""
+        return {
+            "planPath": None if plan_path is None else str(plan_path),
+            "summary": self.summary(),
+            "items": self.to_dict()["items"],
+            "warnings": list(self.warnings),
+        }
+
     def of_kind(self, kind: ItemKind) -> tuple[PlannedItem, ...]:
         return tuple(item for item in self.items if item.kind is kind)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from . import convert as _convert
 from .tables import brief
 
 __all__ = [
@@ -87,6 +88,12 @@ class FlowSummary:
     is_subflow: bool = False
     tags: tuple[str, ...] = ()
     updated_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary in the server's own camelCase shape (what ``ziggy flow list`` prints)."""
+        data: dict[str, Any] = _convert.unstructure(self)
+        data["tags"] = list(self.tags)
+        return data
 
 
 @attrs.frozen

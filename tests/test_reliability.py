@@ -163,7 +163,10 @@ def test_faulty_network_ends_like_a_fault_free_run(reference_state: dict[str, An
 
 
 def test_token_expiring_mid_run_is_renewed(reference_state: dict[str, Any]) -> None:
-    with ZiggyEmulator(token_lifetime=0.3) as target, client_for(target, max_workers=4) as client:
+    # 5 ms a request: the import's 900-odd requests over 4 workers take over a second,
+    # so tokens living 0.3 s expire during it however fast the machine is.
+    target_server = ZiggyEmulator(token_lifetime=0.3, latency=0.005)
+    with target_server as target, client_for(target, max_workers=4) as client:
         report = import_bundle(client, big_bundle(300), mode="overwrite", backup=False)
         renewals = target.request_count("POST", "/api/auth/refresh-token")
         refused = [r for r in target.requests if r.status == 401]

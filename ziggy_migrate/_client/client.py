@@ -175,7 +175,7 @@ class ZiggyClient:
 
     def create_flow(self, name: str, listener_type: str) -> str:
         """Create an empty flow and return its new UUID (never creating it twice)."""
-        path = f"/api/flow/{quote_segment(name)}/{quote_segment(listener_type or 'API')}"
+        path = f"/api/flow/{quote_segment(name)}/{quote_segment(listener_type or 'REST')}"
 
         def lookup() -> str | None:
             return _single_uuid(item for item in self.list_flows(search=name) if item.name == name)

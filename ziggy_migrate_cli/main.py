@@ -51,7 +51,7 @@ from ziggy_migrate import (
     bulk_mode,
 )
 
-from . import auth, demo, flow
+from . import auth, bundle, demo, flow, system
 from ._argv import ArgvError, expand_multi_value_options
 from .options import EXIT_CODES_HELP
 from .output import CliError, emit_json, help_to_stderr, info, status_document
@@ -127,6 +127,8 @@ app = typer.Typer(
 )
 app.add_typer(auth.app, name="auth")
 app.add_typer(flow.app, name="flow")
+app.add_typer(bundle.app, name="bundle")
+app.add_typer(system.app, name="system")
 app.command("demo", epilog=demo.STDOUT_HELP)(demo.demo_command)
 app.command(
     "export", help="Same as 'ziggy flow export' (the docs' shortcut).", epilog=EXIT_CODES_HELP

@@ -154,6 +154,16 @@ class ZiggyClient:
         answer = self._transport.request("POST", "/api/system/backup-db", retry_writes=True)
         return _convert.structure(answer, BackupResult)
 
+    def make_transfer_file(self) -> None:
+        """``POST /api/system/transfer-db``: have the server write its database transfer
+        file (a PostgreSQL custom-format dump); making it again is harmless."""
+        self._transport.request("POST", "/api/system/transfer-db", retry_writes=True)
+
+    def download_transfer_file(self) -> bytes:
+        """``GET /api/system/download-transfer``: the transfer file's bytes, whole."""
+        answer = self._transport.request("GET", "/api/system/download-transfer", raw=True)
+        return bytes(answer)
+
     # -- flows ----------------------------------------------------------------------------
 
     def list_flows(

@@ -68,9 +68,16 @@ class ExportResult:
         return f"<ExportResult {self.bundle!r}{where}, {len(self.warnings)} warnings>"
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``data`` part of the CLI's JSON answer."""
+        """The ``data`` part of the CLI's JSON answer.
+
+        A superset of the official CLI's ``{message, filePath, flowCount}``: scripts written
+        for it read the same keys. ``flowCount`` is the number of flows in the bundle
+        (the official CLI counts the flow UUIDs it asked for, 0 when it asked for all).
+        """
         return {
+            "message": "Export successful",
             "filePath": str(self.path) if self.path is not None else None,
+            "flowCount": len(self.bundle.flows),
             "counts": self.counts,
             "warnings": list(self.warnings),
         }

@@ -58,7 +58,13 @@ from .json_text import (
     loads_strict,
 )
 from .official import OfficialExport, convert_official, looks_official, relocate
-from .references import DanglingReference, References, dangling_references, walk_flow
+from .references import (
+    DanglingReference,
+    GraphTooDeepError,
+    References,
+    dangling_references,
+    walk_flow,
+)
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
@@ -283,7 +289,7 @@ def _official_from(document: Any) -> OfficialExport:
     converted = convert_official(document)
     try:
         bundle = _structured(converted.document)
-        references = {flow.uuid: walk_flow(flow) for flow in bundle.flows}
+        references = _walk_flows(bundle)
         dangling = dangling_references(bundle, references)
         bundle = attrs.evolve(
             bundle, unresolved_references=tuple(entry.reference for entry in dangling)
@@ -292,7 +298,38 @@ def _official_from(document: Any) -> OfficialExport:
     except BundleError as exc:
         raise relocate(exc, converted.paths) from None
     warnings = converted.warnings + tuple(_unresolved_warning(entry) for entry in dangling)
-    return OfficialExport(bundle=bundle, warnings=warnings, schedules=converted.schedules)
+    return OfficialExport(
+        bundle=_in_canonical_order(bundle), warnings=warnings, schedules=converted.schedules
+    )
+
+
+def _walk_flows(bundle: Bundle) -> dict[str, References]:
+    """What each flow refers to, walked once for the dangling check and the meaning check."""
+    references: dict[str, References] = {}
+    for index, flow in enumerate(bundle.flows):
+        try:
+            references[flow.uuid] = walk_flow(flow)
+        except GraphTooDeepError as exc:
+            raise GraphTooDeepError(
+                f"flow {flow.name!r}: {exc.reason}", location=f"$.flows[{index}]"
+            ) from None
+    return references
+
+
+def _in_canonical_order(bundle: Bundle) -> Bundle:
+    """Items by name then UUID, unresolved references by holder, kind and reference: the
+    order an export builds and a saved bundle loads in, so the two compare equal."""
+    ordered: dict[str, Any] = {
+        kind.plural: tuple(sorted(bundle.items(kind), key=lambda item: (item.name, item.uuid)))
+        for kind in ItemKind
+    }
+    ordered["unresolved_references"] = tuple(
+        sorted(
+            bundle.unresolved_references,
+            key=lambda ref: (ref.item_uuid, ref.kind.value, ref.reference),
+        )
+    )
+    return attrs.evolve(bundle, **ordered)
 
 
 def _unresolved_warning(entry: DanglingReference) -> str:

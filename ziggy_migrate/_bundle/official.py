@@ -33,15 +33,19 @@ selection is empty, and ``exportedAt`` is the latest ``updatedAt`` in the file (
 converting the same file twice gives the same bundle).
 
 Writing (:func:`official_document`) makes the shape the server's export answers: the
-five kinds as top-level lists of rows with every column of the API contract. The
-portable columns carry the bundle's values; the server's bookkeeping is re-created with
-neutral values (:data:`BOOKKEEPING`), since the bundle format does not keep it: the
-tenant is ``##solo##``, both timestamps are the bundle's ``exportedAt``, ``isDeleted``
-and ``isLocked`` are false, ``queueUuid``, OAuth tokens, secret values and
-``privateFlowUUID`` are null. So official -> bundle -> official keeps every column the
-contract names, each portable value exactly, and drops only what the contract does not
-describe (unknown columns), the secret values and tokens, and the nesting (relations
-are written once, at the top level, as the server's export does).
+five kinds as top-level lists of rows with the columns of :data:`COLUMNS`. The portable
+columns carry the bundle's values; the server's bookkeeping, which the bundle format does
+not keep, is re-created with neutral values (:data:`BOOKKEEPING`): the tenant is
+``##solo##``, both timestamps are the bundle's ``exportedAt``, ``isDeleted`` and
+``isLocked`` are false, ``queueUuid`` is null. Credentials are never written, not even
+as null (which an OVERWRITE import by the official CLI could take as "blank the
+target's value"): secrets' ``devValue``/``prodValue``, connections' OAuth tokens; nor is
+``privateFlowUUID`` (:data:`NOT_WRITTEN`).
+
+So official -> bundle -> official keeps every column of :data:`COLUMNS`, each portable
+value exactly and the bookkeeping as above; it drops the credentials, the columns nobody
+documented, and the nesting (relations are written once, at the top level, as the
+server's export does).
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ from .._vocabulary.models import Bundle, ItemKind
 __all__ = [
     "BOOKKEEPING",
     "COLUMNS",
+    "NOT_WRITTEN",
     "OFFICIAL_EXPORT_TOOL",
     "Converted",
     "OfficialExport",
@@ -173,8 +178,6 @@ COLUMNS: dict[ItemKind, tuple[str, ...]] = {
         "createdAt",
         "updatedAt",
         "isDeleted",
-        "devOAuthToken",
-        "prodOAuthToken",
     ),
     ItemKind.SECRET: (
         "tenantId",
@@ -183,8 +186,6 @@ COLUMNS: dict[ItemKind, tuple[str, ...]] = {
         "description",
         "type",
         "group",
-        "devValue",
-        "prodValue",
         "tags",
         "createdAt",
         "updatedAt",
@@ -207,14 +208,16 @@ COLUMNS: dict[ItemKind, tuple[str, ...]] = {
         "name",
         "description",
         "value",
-        "privateFlowUUID",
         "createdAt",
         "updatedAt",
         "isDeleted",
     ),
 }
-"""The columns of each kind's server row (the API contract's), in the entities' order:
-what :func:`official_document` writes for every row."""
+"""The columns of each kind's server row, in the entities' order, as the server's export
+answers them: what :func:`official_document` writes for every row. Credentials are left
+out on purpose (a secret's ``devValue``/``prodValue``, a connection's OAuth tokens, as
+the server's own export leaves secret values out): a key written as null could blank
+the target's value when the official CLI imports the file with OVERWRITE."""
 
 BOOKKEEPING: dict[str, Any] = {
     "tenantId": SOLO_TENANT,
@@ -223,12 +226,13 @@ BOOKKEEPING: dict[str, Any] = {
     "updatedAt": None,  # likewise
     "isDeleted": False,
     "isLocked": False,
-    "devOAuthToken": None,
-    "prodOAuthToken": None,
-    "privateFlowUUID": None,
 }
-"""The server columns a bundle does not keep, and the values written back for them
-(secret rows' ``devValue``/``prodValue`` are null too: values never travel)."""
+"""The server columns a bundle does not keep, and the values written back for them."""
+
+NOT_WRITTEN: frozenset[str] = frozenset({"devOAuthToken", "prodOAuthToken", "privateFlowUUID"})
+"""Contract columns an official file may carry that are never written back: OAuth tokens
+(credentials of one server) and ``privateFlowUUID`` (the API cannot make a variable
+private, so it travels as a shared one); secrets' ``devValue``/``prodValue`` likewise."""
 
 
 @attrs.frozen
@@ -406,7 +410,7 @@ def relocate(error: BundleError, paths: Mapping[str, Sequence[str]]) -> BundleEr
 
     location = _BUNDLE_PATH.sub(official, error.location)
     reason = _BUNDLE_PATH.sub(official, error.reason)
-    return BundleError(reason, location=location, file=error.file)
+    return type(error)(reason, location=location, file=error.file)
 
 
 _BUNDLE_PATH = re.compile(r"\$\.(\w+)\[(\d+)\]")

@@ -75,6 +75,11 @@ def test_flow_plan_and_diff_take_an_official_export_file(
     )
     assert planned.exit_code == 0, planned.stdout + planned.stderr
     assert plan.is_file()
+    # the same file converts to the same bundle, so the saved plan applies to it
+    applied = cli("flow", "import", "-s", "prod", "-fp", str(zexport), "--plan", str(plan),
+                  "--no-prompt")  # fmt: skip
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert {item["result"] for item in applied.json["data"]["flowsProcessed"]} == {"CREATE"}
     ours = export_to(dev, tmp_path / "ours.json")
     same = cli("flow", "diff", "--file-path", str(zexport), "--against", str(ours), "--exit-code")
     assert same.exit_code == 0, same.stdout + same.stderr

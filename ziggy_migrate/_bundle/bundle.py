@@ -14,8 +14,8 @@ the JSON path, before anything is half-built:
    (or declared unresolved at export).
 
 A document without a ``schemaVersion`` that is shaped like an official ziggy export
-file (``official.py``) is converted to a bundle document first and then takes stages 3
-to 5 like any other, its errors pointing at the official file's own JSON paths; what the
+file (``official.py``) is converted to a version-1 bundle document first and then takes
+stages 2 to 5 like any other, its errors pointing at the official file's own JSON paths; what the
 conversion dropped (secret values, OAuth tokens, schedules) and the references the file
 could not resolve are logged as warnings by :func:`load_bundle` and returned, typed, by
 :func:`load_official`.
@@ -288,7 +288,8 @@ def _official_from(document: Any) -> OfficialExport:
         )
     converted = convert_official(document)
     try:
-        bundle = _structured(converted.document)
+        # a version-1 document: upgraded like any version-1 file to the current format
+        bundle = _structured(_upgrade(converted.document))
         references = _walk_flows(bundle)
         dangling = dangling_references(bundle, references)
         bundle = attrs.evolve(

@@ -7,9 +7,10 @@ where a flow row may carry its relations nested (``connections[]``, ``secrets[]`
 ``structures[]``, ``variables[]``, ``schedules[]``) as ``GET /api/flow/{uuid}`` answers.
 
 Reading (:func:`convert_official`) turns such a document, in memory, into a bundle
-document of the current schema; ``bundle.py`` then sends it through the normal path
-(schema, structuring, meaning) and points any error back at the official file's own JSON
-path (``$[3].nodes``, ``$.flows[0].connections[1].uuid``) with :func:`relocate`:
+document of format version 1; ``bundle.py`` then sends it through the normal path
+(upgrade to the current format, schema, structuring, meaning) and points any error
+back at the official file's own JSON path (``$[3].nodes``,
+``$.flows[0].connections[1].uuid``) with :func:`relocate`:
 
 - lenient with server columns: bookkeeping (``tenantId``, ``createdAt``, ``updatedAt``,
   ``isDeleted``, ``isLocked``, ``queueUuid``...) and columns nobody documented are left
@@ -326,7 +327,7 @@ class _Pool:
 
 
 def convert_official(document: Any) -> Converted:
-    """The bundle document (current schema, not yet validated) of an official export.
+    """The bundle document (format version 1, not yet validated) of an official export.
 
     Raises :class:`BundleError` naming the official file's JSON path for what cannot be
     read at all: a list that is not a list, a row that is not an object or has no
@@ -338,7 +339,9 @@ def convert_official(document: Any) -> Converted:
         top = document
         flow_rows, base = _rows(document, "flows", "$.flows"), "$.flows"
     else:
-        raise BundleError(f"an official export file is an object or an array, not {document!r}")
+        raise BundleError(
+            f"an official export file is an object or an array, not {_json_type(document)}"
+        )
     pools = {kind: _Pool(kind) for kind in ItemKind}
     for plural in _NESTED_KINDS:
         kind = _kind_of(plural)

@@ -86,6 +86,7 @@ def seed_sample(ziggy: ZiggyEmulator) -> None:
     ziggy.add_flow(
         "Helper — Café ☕ 東京",
         uuid=HELPER,
+        listener_type="API",  # as when the golden file was frozen (the default is now REST)
         is_subflow=True,
         nodes=[
             {

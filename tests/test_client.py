@@ -543,7 +543,7 @@ def test_get_flow_ignores_server_bookkeeping_fields(
     assert flow == Flow(
         uuid=seeded["uuid"],
         name="Orders",
-        listener_type="API",
+        listener_type="REST",
         tags=(),
         nodes=[],
         edges=[],
@@ -570,12 +570,13 @@ def test_create_flow_with_any_name(emulator: ZiggyEmulator, client: ZiggyClient,
     assert client.get_flow(uuid).flow.name == name
 
 
-def test_create_flow_with_empty_listener_type_uses_api(
+def test_create_flow_with_empty_listener_type_uses_rest(
     emulator: ZiggyEmulator, client: ZiggyClient
 ) -> None:
+    """REST is the generated IFlowListenerTypeEnum's only value, so it is the default."""
     uuid = client.create_flow("Hook", "")
-    assert client.get_flow(uuid).flow.listener_type == "API"
-    assert emulator.request_count("POST", "/api/flow/Hook/API") == 1
+    assert client.get_flow(uuid).flow.listener_type == "REST"
+    assert emulator.request_count("POST", "/api/flow/Hook/REST") == 1
 
 
 def test_update_flow_writes_graph_and_settings(

@@ -104,7 +104,7 @@ def test_login_answers_a_token_and_the_user(emulator: ZiggyEmulator) -> None:
     assert response.status_code == 201
     body = response.json()
     assert body["username"] == "admin"
-    assert body["role"] == "admin"
+    assert body["role"] == "ADMIN"  # LoginResponseDto's role, as the official tools read it
     assert body["passwordStrengthOk"] is True
     assert UUID_RE.match(body["uuid"])
     assert len(body["token"]) >= 32

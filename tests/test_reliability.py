@@ -211,10 +211,15 @@ def test_killed_import_converges_on_rerun(
                 env=env,
             )
             deadline = time.monotonic() + 20
-            # wait until writes have begun, then kill at a random moment
-            while target.request_count("POST") < 2 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.6))
+            # kill at a random point of the writes, counted, not timed: a pause after the
+            # writes began could outlast a fast import, and then nothing was interrupted
+            writes_before_kill = rng.randint(2, 400)  # of the ~660 the import makes
+            while (
+                target.request_count("POST") + target.request_count("PUT") < writes_before_kill
+                and process.poll() is None
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.002)
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
             partial = target.snapshot()

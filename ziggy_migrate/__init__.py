@@ -31,8 +31,11 @@ from ._bundle.bundle import (
     dump_bundle,
     load_bundle,
     load_bundle_text,
+    load_official,
+    load_official_text,
     save_bundle,
 )
+from ._bundle.official import OfficialExport, dump_official, save_official
 from ._client.client import ZiggyClient
 from ._client.transport import RetryPolicy
 from ._engine.apply import PRE_IMPORT_SAVE_NAME, import_bundle, rollback
@@ -45,6 +48,7 @@ from ._engine.promote import PromoteResult, promote
 from ._engine.report import ImportReport, ProcessedItem
 from ._engine.saved_plan import load_plan, save_plan
 from ._engine.subset import select_flows
+from ._engine.transfer import download_backup
 from ._version import __version__
 from ._vocabulary.bulk import bulk_mode
 from ._vocabulary.enums import Action, ImportMode, ImportModeName, Layout, LayoutName, MatchMethod
@@ -125,6 +129,7 @@ __all__ = [
     "MissingDependencyError",
     "NamedSave",
     "NotFoundError",
+    "OfficialExport",
     "PlanError",
     "PlanFileError",
     "PlannedItem",
@@ -155,17 +160,22 @@ __all__ = [
     "bundle_schema",
     "diff_bundles",
     "diff_with_server",
+    "download_backup",
     "dump_bundle",
+    "dump_official",
     "export_flows",
     "import_bundle",
     "load_bundle",
     "load_bundle_text",
+    "load_official",
+    "load_official_text",
     "load_plan",
     "plan_import",
     "preview_selection",
     "promote",
     "rollback",
     "save_bundle",
+    "save_official",
     "save_plan",
     "select_flows",
 ]

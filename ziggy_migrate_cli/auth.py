@@ -1,22 +1,26 @@
-"""``ziggy auth``: add, list, choose, rename and remove server profiles.
+"""``ziggy auth``: add, list, choose, rename, remove and import server profiles.
 
 ``ziggy auth`` alone is the guided way: it asks each question on the terminal, logs in
 to prove the answers, then saves the profile (``profiles.py``) and the password (the OS
 keyring, ``credentials.py``). ``ziggy auth add`` is its non-interactive twin for scripts.
-Messages go to stderr; only ``--list`` prints data on stdout.
+``ziggy auth import`` copies the official ziggy CLI's profiles (``official_profiles.py``).
+Messages go to stderr; only ``--list`` and ``import`` print data on stdout.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from ziggy_migrate import VersionInfo
 
-from . import credentials, output
+from . import credentials, official_profiles, output
+from .official_profiles import OfficialKeyError, OfficialProfile, read_official_profiles
 from .options import (
     ConnectionSettings,
     FormatOption,
@@ -353,3 +357,119 @@ def remove(
     info(
         f"Removed server profile {profile.name!r}" + (" and its keyring entry." if dropped else ".")
     )
+
+
+@app.command("import")
+def import_command(
+    *,
+    from_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            metavar="PATH",
+            help="The official ziggy CLI's profile file (default: ~/.ziggy/zinstances.json).",
+            show_default=False,
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace profiles of ours that have the same name."),
+    ] = False,
+    key_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--key-stdin",
+            help="Read the official CLI's key (base64) from stdin instead of the keyring.",
+        ),
+    ] = False,
+) -> None:
+    """Copy the official ziggy CLI's server profiles into ours, passwords into the keyring.
+
+    User names and passwords are decrypted with the official CLI's key, read from the OS
+    keyring (service ziggy-cli, account aes-encryption-key) or, with --key-stdin, from
+    stdin. A profile of ours with the same name is left alone unless --overwrite is
+    given; a name ours cannot hold is skipped and said so. Nothing is written unless the
+    whole file reads and decrypts. Prints what was imported; never a password.
+    """
+    path = (from_path if from_path is not None else official_profiles.DEFAULT_PATH).expanduser()
+    key_text = _read_key_stdin() if key_stdin else None
+    found = read_official_profiles(path, key_text=key_text)
+    store = ProfileStore()
+    chosen: list[tuple[Profile, str]] = []
+    skipped: list[dict[str, str]] = []
+    for official in found:
+        try:
+            profile = _profile_of(official)
+        except ProfileError as exc:
+            skipped.append({"name": official.name, "reason": str(exc)})
+            continue
+        if profile.name in store and not overwrite:
+            reason = "a profile of that name exists; --overwrite replaces it"
+            skipped.append({"name": official.name, "reason": reason})
+            continue
+        chosen.append((profile, official.password))
+    used = [p.name for p, _ in chosen if any(o.is_used and o.name == p.name for o in found)]
+    default = used[0] if used and store.default_name is None else None
+    if chosen:
+        passwords = {profile.name: password for profile, password in chosen if password}
+        with credentials.saving_passwords(passwords):
+            store.add_all([profile for profile, _ in chosen], make_default=default)
+    for profile, password in chosen:
+        stored = "password in the keyring" if password else "no password kept by the official CLI"
+        info(f"Imported {profile.name!r} ({profile.address}, user {profile.username}; {stored}).")
+    for skip in skipped:
+        warn(f"skipped {skip['name']!r}: {skip['reason']}")
+    if default is not None:
+        info(f"{default!r} is the default server (the official CLI's current one).")
+    emit_json(status_document(200, _import_result(path, chosen, skipped, store)))
+
+
+def _read_key_stdin() -> str:
+    key = sys.stdin.read().strip()
+    if not key:
+        raise OfficialKeyError("--key-stdin was given but stdin held no key.")
+    return key
+
+
+def _profile_of(official: OfficialProfile) -> Profile:
+    """Our profile for an official one, or a :class:`ProfileError` saying why it cannot be."""
+    name = validate_name(official.name)
+    if not isinstance(official.url, str):
+        raise ProfileError(f"its apiUrl {official.url!r} is not text")
+    port = official.port
+    if isinstance(port, str) and port.strip().isdigit():
+        port = int(port)
+    if isinstance(port, bool) or not isinstance(port, int):
+        raise ProfileError(f"its port {official.port!r} is not a number")
+    if not official.username.strip():
+        raise ProfileError("its user name is empty")
+    return Profile(
+        name=name,
+        url=validate_url(official.url),
+        port=validate_port(port),
+        username=official.username.strip(),
+    )
+
+
+def _import_result(
+    path: Path,
+    chosen: list[tuple[Profile, str]],
+    skipped: list[dict[str, str]],
+    store: ProfileStore,
+) -> dict[str, Any]:
+    return {
+        "message": "Import successful" if chosen else "Nothing imported",
+        "filePath": str(path),
+        "imported": [
+            {
+                "name": profile.name,
+                "url": profile.url,
+                "port": profile.port,
+                "username": profile.username,
+                "passwordStored": bool(password),
+            }
+            for profile, password in chosen
+        ],
+        "skipped": skipped,
+        "default": store.default_name,
+    }

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
+import attrs
 import typer
 
 from ziggy_migrate import (
@@ -31,10 +32,12 @@ from ziggy_migrate import (
     load_plan,
     preview_selection,
     rollback,
+    save_official,
 )
 
 from . import human, promote, review
 from ._argv import split_values
+from .bundle import FileFormat, FileFormatOption
 from .options import (
     EXIT_CODES_HELP,
     BundlePathOption,
@@ -162,7 +165,8 @@ FilePathExport = Annotated[
         "--save-path",
         "-fp",
         metavar="PATH",
-        help="Where to write the bundle: a JSON file, or a folder with --layout dir.",
+        help="Where to write the bundle: a JSON file, or a folder with --layout dir (or the "
+        "official export file with --file-format official).",
         show_default=False,
     ),
 ]
@@ -194,6 +198,7 @@ def export_command(
             "(flow, connection, secret, structure, variable), for readable git diffs.",
         ),
     ] = Layout.FILE,
+    file_format: FileFormatOption = FileFormat.BUNDLE,
     no_prompt: NoPromptOption = False,
     strict_secrets: Annotated[
         bool,
@@ -214,9 +219,13 @@ def export_command(
 ) -> None:
     """Export flows (by UUID and/or tag, or all) with everything they use into a bundle.
 
-    Secrets travel by name only, never with their values.
+    Secrets travel by name only, never with their values. --file-format official writes
+    the official ziggy CLI's export file instead, for a team still on the official CLI.
     """
     start(output_format, verbose)
+    official = file_format is FileFormat.OFFICIAL
+    if official and layout is Layout.DIR:
+        raise CliError("--layout dir goes with --file-format bundle: an official file is one file.")
     ids, tag_list = split_values(flow_ids), split_values(tags)
     profile = ProfileStore().resolve(server)
     if not no_prompt and not confirm(
@@ -233,12 +242,14 @@ def export_command(
             flow_ids=ids or None,
             tags=tag_list or None,
             strict_secrets=strict_secrets,
-            path=file_path,
+            path=None if official else file_path,
             layout=layout,
             progress=session.progress,
         )
+    if official:
+        result = attrs.evolve(result, path=save_official(result.bundle, file_path))
     answer(
-        status_document(200, result.to_dict()),
+        status_document(200, {**result.to_dict(), "fileFormat": file_format.value}),
         lambda: human.show_export(result, profile.name),
         summary=human.export_summary(result, profile.name),
     )

@@ -63,7 +63,7 @@ from ziggy_migrate import (
     bulk_mode,
 )
 
-from . import about, auth, demo, flow
+from . import about, auth, bundle, demo, flow, system
 from . import human as human_output
 from ._argv import ArgvError, expand_multi_value_options, format_in
 from .options import EXIT_CODES_HELP
@@ -191,6 +191,8 @@ app = typer.Typer(
 )
 app.add_typer(auth.app, name="auth")
 app.add_typer(flow.app, name="flow")
+app.add_typer(bundle.app, name="bundle")
+app.add_typer(system.app, name="system")
 app.command("demo", epilog=demo.STDOUT_HELP)(demo.demo_command)
 app.command("version", epilog=EXIT_CODES_HELP)(about.version_command)
 app.command(

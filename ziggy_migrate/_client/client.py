@@ -154,6 +154,16 @@ class ZiggyClient:
         answer = self._transport.request("POST", "/api/system/backup-db", retry_writes=True)
         return _convert.structure(answer, BackupResult)
 
+    def make_transfer_file(self) -> None:
+        """``POST /api/system/transfer-db``: have the server write its database transfer
+        file (a PostgreSQL custom-format dump); making it again is harmless."""
+        self._transport.request("POST", "/api/system/transfer-db", retry_writes=True)
+
+    def download_transfer_file(self) -> bytes:
+        """``GET /api/system/download-transfer``: the transfer file's bytes, whole."""
+        answer = self._transport.request("GET", "/api/system/download-transfer", raw=True)
+        return bytes(answer)
+
     # -- flows ----------------------------------------------------------------------------
 
     def list_flows(
@@ -175,7 +185,7 @@ class ZiggyClient:
 
     def create_flow(self, name: str, listener_type: str) -> str:
         """Create an empty flow and return its new UUID (never creating it twice)."""
-        path = f"/api/flow/{quote_segment(name)}/{quote_segment(listener_type or 'API')}"
+        path = f"/api/flow/{quote_segment(name)}/{quote_segment(listener_type or 'REST')}"
 
         def lookup() -> str | None:
             return _single_uuid(item for item in self.list_flows(search=name) if item.name == name)

@@ -320,11 +320,13 @@ class Transport:
         json_body: Any = None,
         retry_writes: bool = False,
         not_found_ok: bool = False,
+        raw: bool = False,
     ) -> Any:
         """Send an authenticated request and return the parsed JSON answer (or None).
 
         ``retry_writes`` allows retrying a non-idempotent method (for writes known to be
-        harmless when repeated). ``not_found_ok`` turns a 404 into a None answer.
+        harmless when repeated). ``not_found_ok`` turns a 404 into a None answer. ``raw``
+        returns the answer's bytes as they are (a download), not parsed.
         """
         for renewals in range(2):
             token = self._ensure_token()
@@ -344,7 +346,7 @@ class Transport:
             return None
         if response.status_code >= 400:
             raise self._error_for(method, path, response)
-        return self._json(response)
+        return response.content if raw else self._json(response)
 
     def _send_with_retries(
         self,

@@ -28,6 +28,7 @@ __all__ = [
     "stage_file",
     "write_atomically",
     "write_error",
+    "write_private_bytes",
 ]
 
 
@@ -81,6 +82,27 @@ def write_atomically(target: Path, text: str | Iterable[str]) -> None:
         if error is None:
             raise
         raise error from None
+
+
+def write_private_bytes(target: Path, data: bytes) -> None:
+    """Replace ``target`` with ``data`` in one rename, owner-only (0600) whatever was there.
+
+    For files that hold secrets (a database dump): the temporary file is created 0600 and
+    stays so. A failure leaves the old file in place and raises the ``OSError``.
+    """
+    directory = target.parent if str(target.parent) else Path(".")
+    descriptor, temporary = tempfile.mkstemp(
+        dir=directory, prefix=f".{target.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 _WRITE_CHUNK = 1 << 20

@@ -102,7 +102,7 @@ class Flow:
 
     uuid: str
     name: str
-    listener_type: str = "API"
+    listener_type: str = "REST"
     tags: tuple[str, ...] = ()
     nodes: JSON = attrs.field(factory=list)
     edges: JSON = attrs.field(factory=list)

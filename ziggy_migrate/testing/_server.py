@@ -34,6 +34,7 @@ from ._store import (
     SECRET,
     STRUCTURE,
     VARIABLE,
+    ApiError,
     Store,
 )
 from ._wire import _HttpServer, _Incoming, _Reply
@@ -251,7 +252,7 @@ class ZiggyEmulator:
         nodes: list[dict[str, Any]] | None = None,
         edges: list[dict[str, Any]] | None = None,
         viewport: dict[str, Any] | None = None,
-        listener_type: str = "API",
+        listener_type: str = "REST",
         is_subflow: bool = False,
         **extra: Any,
     ) -> dict[str, Any]:
@@ -345,6 +346,14 @@ class ZiggyEmulator:
         if not isinstance(data, dict):
             raise ValueError(f"{os.fspath(path)}: a seed file holds a JSON object")
         self.load(data)
+
+    @property
+    def transfer_file(self) -> bytes | None:
+        """The last database transfer file ``POST /api/system/transfer-db`` made, if any."""
+        try:
+            return self._store.transfer_file()
+        except ApiError:
+            return None
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the database, secret values included, soft-deleted rows left out.

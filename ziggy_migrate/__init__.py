@@ -34,7 +34,7 @@ from ._bundle.bundle import (
     save_bundle,
 )
 from ._client.client import ZiggyClient
-from ._client.transport import RetryPolicy
+from ._client.transport import RetryCallback, RetryEvent, RetryPolicy
 from ._engine.apply import PRE_IMPORT_SAVE_NAME, import_bundle, rollback
 from ._engine.diff import BundleDiff, Change, ItemChange, diff_bundles, diff_with_server
 from ._engine.export import ExportResult, export_flows, preview_selection
@@ -53,11 +53,14 @@ from ._vocabulary.errors import (
     BundleError,
     ExposedCredentialError,
     InvalidArgumentError,
+    MalformedResponseError,
     NotFoundError,
+    NotZiggyServerError,
     PlanError,
     PlanFileError,
     RateLimitedError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     SelectionError,
     ServerError,
     ServerResponseError,
@@ -114,9 +117,11 @@ __all__ = [
     "ItemKind",
     "Layout",
     "LayoutName",
+    "MalformedResponseError",
     "MatchMethod",
     "NamedSave",
     "NotFoundError",
+    "NotZiggyServerError",
     "PlanError",
     "PlanFileError",
     "PlannedItem",
@@ -127,6 +132,9 @@ __all__ = [
     "RateLimitedError",
     "RemoteSecret",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
+    "RetryCallback",
+    "RetryEvent",
     "RetryPolicy",
     "Secret",
     "Selection",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 import time
 
 import attrs
@@ -11,6 +13,7 @@ import pytest
 from ziggy_migrate import (
     Connection,
     RateLimitedError,
+    RetryEvent,
     RetryPolicy,
     ServerError,
     ServerUnreachableError,
@@ -19,7 +22,7 @@ from ziggy_migrate import (
 from ziggy_migrate._client import transport as _http
 from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
 
-from . import connect, fault_count
+from . import FAST, connect, fault_count
 
 
 def test_gets_and_puts_survive_server_errors() -> None:
@@ -181,3 +184,57 @@ def test_dropped_get_exhausted_raises_server_unreachable() -> None:
         with pytest.raises(ServerUnreachableError) as caught:
             broken.list_flows()
         assert ziggy.base_url in str(caught.value)
+
+
+def test_each_retry_is_a_warning_saying_what_and_which_attempt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="ziggy_migrate")
+    faults = FaultPlan(error_rate=1.0, methods=frozenset({"GET"}))
+    policy = RetryPolicy(attempts=3, backoff=0.001, max_backoff=0.001)
+    with ZiggyEmulator(faults=faults) as ziggy, connect(ziggy, retry=policy) as broken:
+        flow = ziggy.add_flow("Orders")
+        with pytest.raises(ServerError):
+            broken.get_flow(flow["uuid"])
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    pattern = rf"retrying GET /api/flow/{flow['uuid']}: 50[03], attempt (\d) of 3 \(in 0\.00 s\)"
+    matches = [re.fullmatch(pattern, line) for line in lines]
+    assert [
+        match.group(1) if match else line for match, line in zip(matches, lines, strict=True)
+    ] == [
+        "2",
+        "3",
+    ]
+
+
+def test_the_on_retry_hook_hears_of_every_retry() -> None:
+    events: list[RetryEvent] = []
+    faults = FaultPlan(error_rate=0.5, drop_before_rate=0.2, methods=frozenset({"GET"}), seed=3)
+    with ZiggyEmulator(faults=faults) as ziggy, connect(ziggy, on_retry=events.append) as flaky:
+        for index in range(6):
+            ziggy.add_variable(f"v{index}")
+            flaky.list_variables()
+    assert len(events) == flaky.retries == fault_count(ziggy) > 0
+    assert {(event.method, event.path, event.attempts) for event in events} == {
+        ("GET", "/api/variable", FAST.attempts)
+    }
+    assert {event.reason for event in events} <= {
+        "500",
+        "503",
+        "the connection failed or was dropped",
+    }
+    assert all(event.attempt >= 2 for event in events)
+    assert str(events[0]).startswith(f"retrying GET /api/variable: {events[0].reason}, attempt ")
+
+
+def test_a_create_tried_again_is_a_retry_the_hook_hears_of() -> None:
+    events: list[RetryEvent] = []
+    faults = FaultPlan(drop_before_rate=1.0, methods=frozenset({"POST"}))
+    with (
+        ZiggyEmulator(faults=faults) as ziggy,
+        connect(ziggy, on_retry=events.append) as broken,
+        pytest.raises(ServerError),
+    ):
+        broken.create_variable(Variable(uuid="", name="region"))
+    assert [event.attempt for event in events] == list(range(2, FAST.attempts + 1))
+    assert {(event.method, event.path) for event in events} == {("POST", "/api/variable")}

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import attrs
 import pytest
 
-from ziggy_migrate import AuthenticationError, ZiggyClient
-from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
+from ziggy_migrate import (
+    AuthenticationError,
+    BadRequestError,
+    Bundle,
+    Connection,
+    Flow,
+    NotZiggyServerError,
+    Provenance,
+    Secret,
+    SourceServer,
+    ZiggyClient,
+    import_bundle,
+)
+from ziggy_migrate.testing import Answer, FaultPlan, ZiggyEmulator
 
 from . import FAST, PLANTED_PASSWORD, PLANTED_SECRET_VALUE, connect, login_count
 
@@ -63,3 +76,90 @@ def test_no_password_or_secret_value_in_debug_logs(caplog: pytest.LogCaptureFixt
         text = formatter.format(record) + repr(record.args)
         for planted in (PLANTED_PASSWORD, PLANTED_SECRET_VALUE, wrong):
             assert planted not in text, f"{planted} leaked in {record.name}: {text[:200]}"
+
+
+def _planted_bundle() -> Bundle:
+    """A connection and a flow that exist on the target by name, to be overwritten."""
+    source = SourceServer(url="http://dev.invalid:3000", name="dev")
+    return Bundle(
+        provenance=Provenance(source=source, tool_version="t", exported_at="2026-01-01T00:00:00Z"),
+        flows=(Flow(uuid="f0000000-0000-4000-8000-000000000001", name="Orders"),),
+        connections=(
+            Connection(
+                uuid="c0000000-0000-4000-8000-000000000001",
+                name="pg",
+                type="Postgres",
+                dev_value="{ password: secrets.PG }",
+            ),
+        ),
+        secrets=(Secret(uuid="50000000-0000-4000-8000-000000000001", name="PG"),),
+    )
+
+
+def test_secret_values_a_server_echoes_in_its_errors_are_masked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A careless server quotes every secret value it holds in its error messages; the
+    client read those values when it listed the secrets, and shows none of them."""
+    caplog.set_level(logging.DEBUG)
+    faults = FaultPlan(error_rate=1.0, methods=frozenset({"PUT"}))
+    with ZiggyEmulator(password=PLANTED_PASSWORD, leaky_errors=True, faults=faults) as ziggy:
+        ziggy.add_secret(
+            "PG", prod_value=PLANTED_SECRET_VALUE, dev_value="dev-" + PLANTED_SECRET_VALUE
+        )
+        ziggy.add_connection("pg", type="Postgres")
+        ziggy.add_flow("Orders")
+        with connect(ziggy) as client:
+            report = import_bundle(client, _planted_bundle(), mode="overwrite", backup=False)
+    assert {item.kind.value for item in report.failed} == {"secret", "connection", "flow"}
+    errors = [item.error or "" for item in report.failed]
+    assert any("secrets in scope: ***, ***" in error for error in errors), errors
+    shown = [json.dumps(report.to_dict()), repr(report), caplog.text, *errors]
+    for text in shown:
+        assert PLANTED_SECRET_VALUE not in text
+        assert PLANTED_PASSWORD not in text
+
+
+def test_a_secret_value_sent_and_echoed_back_is_masked(emulator: ZiggyEmulator) -> None:
+    secret = emulator.add_secret("PG")
+    value = "n3w-s3cret-value-e4d1"
+    emulator.override(
+        "PATCH",
+        "/api/secret/update-secret-value",
+        Answer.json({"statusCode": 400, "message": f"{value} is too weak"}, status=400),
+    )
+    with connect(emulator) as client, pytest.raises(BadRequestError) as caught:
+        client.set_secret_value(secret["uuid"], value)
+    error = caught.value
+    assert str(error).endswith("the server refused the request (400): *** is too weak")
+    assert value not in error.response_body
+    assert value not in repr(error)
+
+
+def test_a_password_in_a_page_that_is_not_ziggys_is_masked(emulator: ZiggyEmulator) -> None:
+    emulator.override(
+        "POST", "/api/auth/login", Answer.text(f"<title>Bad: {emulator.password}x</title>")
+    )
+    with (
+        ZiggyClient(emulator.url, emulator.port, "admin", "hunter2-long") as client,
+        pytest.raises(NotZiggyServerError) as caught,
+    ):
+        client.login()
+    assert "hunter2-long" not in str(caught.value)
+
+
+def test_a_value_inside_another_is_masked_whole() -> None:
+    """Masking the shorter value first would leave the rest of the longer one shown."""
+    with ZiggyEmulator() as ziggy:
+        ziggy.add_secret("A", prod_value="abc-123")
+        ziggy.add_secret("B", prod_value="abc-123-xyz-789")
+        ziggy.override(
+            "GET",
+            "/api/variable",
+            Answer.json({"statusCode": 409, "message": "clash: abc-123-xyz-789"}, status=409),
+        )
+        with connect(ziggy) as client:
+            client.list_secrets()
+            with pytest.raises(BadRequestError) as caught:
+                client.list_variables()
+    assert str(caught.value).endswith("(409): clash: ***")

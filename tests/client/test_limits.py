@@ -8,6 +8,11 @@ requests the server saw), which differs when the bound is missing.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
+
 import pytest
 
 from ziggy_migrate import (
@@ -20,6 +25,7 @@ from ziggy_migrate import (
     RetryPolicy,
     SourceServer,
     Variable,
+    ZiggyClient,
     plan_import,
 )
 from ziggy_migrate._client.client import DEFAULT_MAX_ANSWER_BYTES
@@ -96,6 +102,63 @@ def test_a_trickled_answer_fails_at_the_timeout_not_when_it_ends(
         "the timeout."
     )
     assert emulator.request_count("GET", "/api/flow") == 1  # a timeout is not retried
+
+
+class _BodyTrickler:
+    """Logs anyone in, then answers the head of a list at once and its body a byte every
+    50 ms (the emulator's trickle slows the head too; this one only the body)."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.started = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = self._listener.accept()
+                threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError), connection:
+            reader = connection.makefile("rb")
+            while True:
+                request_line = reader.readline()
+                length = 0
+                while (line := reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                reader.read(length)
+                if b"/api/auth/login" in request_line:
+                    body = b'{"token": "t0ken", "uuid": "u"}'
+                else:
+                    self.started += 1
+                    body = b'[{"uuid": "' + b"u" * 400 + b'", "name": "n"}]'
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                if b"/api/auth/login" in request_line:
+                    connection.sendall(head + body)
+                    continue
+                connection.sendall(head)
+                for index in range(len(body)):
+                    connection.sendall(body[index : index + 1])
+                    time.sleep(0.05)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_a_body_trickled_after_a_prompt_head_fails_at_the_timeout() -> None:
+    server = _BodyTrickler()
+    try:
+        with (
+            ZiggyClient("http://127.0.0.1", server.port, "admin", "pw", timeout=0.5) as client,
+            pytest.raises(RequestTimeoutError, match="did not answer GET /api/flow in time"),
+        ):
+            client.list_flows()
+    finally:
+        server.close()
+    assert server.started == 1
 
 
 def _bundle() -> Bundle:

@@ -83,7 +83,7 @@ def names(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def test_public_names_are_exactly_the_documented_ones() -> None:
-    assert sorted(testing.__all__) == ["FaultPlan", "RecordedRequest", "ZiggyEmulator"]
+    assert sorted(testing.__all__) == ["Answer", "FaultPlan", "RecordedRequest", "ZiggyEmulator"]
 
 
 def test_addresses(emulator: ZiggyEmulator) -> None:

@@ -37,7 +37,7 @@ from ._bundle.bundle import (
 )
 from ._bundle.official import OfficialExport, dump_official, save_official
 from ._client.client import ZiggyClient
-from ._client.transport import RetryPolicy
+from ._client.transport import RetryCallback, RetryEvent, RetryPolicy
 from ._engine.apply import PRE_IMPORT_SAVE_NAME, import_bundle, rollback
 from ._engine.diff import BundleDiff, Change, ItemChange, diff_bundles, diff_with_server
 from ._engine.export import ExportResult, export_flows, preview_selection
@@ -59,12 +59,15 @@ from ._vocabulary.errors import (
     BundleError,
     ExposedCredentialError,
     InvalidArgumentError,
+    MalformedResponseError,
     MissingDependencyError,
     NotFoundError,
+    NotZiggyServerError,
     PlanError,
     PlanFileError,
     RateLimitedError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     SelectionError,
     ServerError,
     ServerResponseError,
@@ -125,10 +128,12 @@ __all__ = [
     "ItemKind",
     "Layout",
     "LayoutName",
+    "MalformedResponseError",
     "MatchMethod",
     "MissingDependencyError",
     "NamedSave",
     "NotFoundError",
+    "NotZiggyServerError",
     "OfficialExport",
     "PlanError",
     "PlanFileError",
@@ -140,6 +145,9 @@ __all__ = [
     "RateLimitedError",
     "RemoteSecret",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
+    "RetryCallback",
+    "RetryEvent",
     "RetryPolicy",
     "Secret",
     "Selection",

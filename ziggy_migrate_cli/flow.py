@@ -321,14 +321,17 @@ def import_command(
         if not confirm(question):
             raise Cancelled("Cancelled at the prompt: nothing was imported.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
-    with connected(
-        settings,
-        profile,
-        password_stdin=password_stdin,
-        allow_prompt=not no_prompt,
-        quiet=quiet,
-        bundle=bundle,
-    ) as session, _interrupts_reported():
+    with (
+        connected(
+            settings,
+            profile,
+            password_stdin=password_stdin,
+            allow_prompt=not no_prompt,
+            quiet=quiet,
+            bundle=bundle,
+        ) as session,
+        _interrupts_reported(),
+    ):
         # The library refuses a mode that contradicts the plan, before any request.
         report = import_bundle(
             session.client,
@@ -405,14 +408,17 @@ def rollback_command(
         if not confirm(question):
             raise Cancelled("Cancelled at the prompt: nothing was restored.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
-    with connected(
-        settings,
-        profile,
-        password_stdin=password_stdin,
-        allow_prompt=not no_prompt,
-        quiet=quiet,
-        bundle=bundle,
-    ) as session, _interrupts_reported():
+    with (
+        connected(
+            settings,
+            profile,
+            password_stdin=password_stdin,
+            allow_prompt=not no_prompt,
+            quiet=quiet,
+            bundle=bundle,
+        ) as session,
+        _interrupts_reported(),
+    ):
         report = rollback(
             session.client,
             bundle,

@@ -49,6 +49,7 @@ from ziggy_migrate import (
     ImportReport,
     InvalidArgumentError,
     NotFoundError,
+    NotZiggyServerError,
     PlanError,
     PlanFileError,
     RateLimitedError,
@@ -131,6 +132,12 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
         "Check the profile's user name and password ('ziggy auth add NAME ...' updates them).",
     ),
     ErrorRule(RequestTimeoutError, 504, 3, "Try again later, or allow more time with --timeout."),
+    ErrorRule(
+        NotZiggyServerError,
+        502,
+        3,
+        "Check the profile's URL and port ('ziggy auth list'): something else answers there.",
+    ),
     ErrorRule(
         ServerUnreachableError,
         502,

@@ -19,6 +19,7 @@ import typer
 from ziggy_migrate import (
     Bundle,
     ImportMode,
+    RetryCallback,
     RetryPolicy,
     ZiggyClient,
     load_bundle,
@@ -298,16 +299,26 @@ class ConnectionSettings:
     ca_bundle: Path | None = None
     retries: int | None = None
 
-    def connect(self, profile: Profile, *, password_stdin: bool, allow_prompt: bool) -> ZiggyClient:
+    def connect(
+        self,
+        profile: Profile,
+        *,
+        password_stdin: bool,
+        allow_prompt: bool,
+        on_retry: RetryCallback | None = None,
+    ) -> ZiggyClient:
         """A client for ``profile``, its password found in the documented order."""
         stdin_password = credentials.read_password_stdin() if password_stdin else None
         password = credentials.resolve_password(
             profile.name, profile.username, stdin_password=stdin_password, allow_prompt=allow_prompt
         )
-        return self.client(profile, password)
+        return self.client(profile, password, on_retry=on_retry)
 
-    def client(self, profile: Profile, password: str) -> ZiggyClient:
-        """A client for ``profile`` (the library itself warns when TLS checks are off)."""
+    def client(
+        self, profile: Profile, password: str, *, on_retry: RetryCallback | None = None
+    ) -> ZiggyClient:
+        """A client for ``profile`` (the library itself warns when TLS checks are off);
+        ``on_retry`` hears of each retry (the progress display shows it)."""
         verify: bool | str = True
         if self.ca_bundle is not None:
             verify = str(self.ca_bundle)
@@ -325,6 +336,7 @@ class ConnectionSettings:
             retry=self.retry_policy,
             max_workers=self.concurrency,
             name=profile.name,
+            on_retry=on_retry,
             **timeout,
         )
 

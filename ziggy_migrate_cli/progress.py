@@ -7,8 +7,9 @@ its name ellipsised to fit the terminal. A bar for "connecting" is shown until t
 item is done, so a slow or failing server is never silence.
 
 While a request waits to be tried again, a line above the bars says so: ``retrying GET
-/api/flow (attempt 2 of 5)``. The transport logs each retry at INFO on ``ziggy_migrate.http``; a
-log handler attached for the duration of the display turns those records into that line.
+/api/flow (attempt 2 of 5)``, from the client's ``on_retry`` hook. The library also logs
+each retry as a warning; while the bars are drawn those lines are held back, since the
+line above the bars says the same (without a display, they are what stderr shows).
 
 The display is rich's, transient (gone when the work ends) and as wide as the terminal.
 It is only drawn when stderr is a terminal that can move its cursor (not ``TERM=dumb``)
@@ -38,14 +39,14 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
-from ziggy_migrate import ProgressCallback
+from ziggy_migrate import ProgressCallback, RetryEvent
 
 from . import output
 
 __all__ = ["RETRY_LOGGER", "ProgressDisplay"]
 
 RETRY_LOGGER = "ziggy_migrate.http"
-"""Where the transport logs ``retrying <what> (retry <n>) in <s> s`` at INFO."""
+"""Where the transport logs ``retrying <what>: <why>, attempt <n> of <m>`` as a warning."""
 
 _PLURALS = {"flow": "flows", "connection": "connections", "secret": "secrets"}
 
@@ -74,7 +75,7 @@ class ProgressDisplay:
 
     ``phase_totals`` gives the number of items of each kind when the caller knows it
     (an import knows its bundle); otherwise a phase's total is what the library says is
-    left. ``attempts`` is how many tries a request gets, for the retry line.
+    left.
     """
 
     def __init__(
@@ -82,12 +83,10 @@ class ProgressDisplay:
         *,
         enabled: bool,
         label: str = "connecting",
-        attempts: int = 5,
         phase_totals: Mapping[str, int] | None = None,
     ) -> None:
         self.enabled = enabled
         self._label = label
-        self._attempts = attempts
         self._phase_totals = dict(phase_totals or {})
         self._lock = threading.Lock()
         self._progress: _Progress | None = None
@@ -95,8 +94,7 @@ class ProgressDisplay:
         self._phase: str | None = None
         self._phase_start = 0
         self._description = label
-        self._handler: _RetryHandler | None = None
-        self._logger_level = logging.NOTSET
+        self._quiet_retries = _RetryLinesHeldBack()
 
     @classmethod
     def for_terminal(cls, *, quiet: bool, **options: Any) -> ProgressDisplay:
@@ -128,13 +126,7 @@ class ProgressDisplay:
         )
         self._progress.start()
         self._task = self._progress.add_task(self._label, total=None)
-        logger = logging.getLogger(RETRY_LOGGER)
-        self._logger_level = logger.level
-        if logger.getEffectiveLevel() > logging.INFO:
-            logger.setLevel(logging.INFO)  # the retry records; stderr's handler still
-            # shows warnings only, by its own level
-        self._handler = _RetryHandler(self)
-        logger.addHandler(self._handler)
+        logging.getLogger(RETRY_LOGGER).addFilter(self._quiet_retries)
         return self
 
     def __exit__(
@@ -143,11 +135,7 @@ class ProgressDisplay:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._handler is not None:
-            logger = logging.getLogger(RETRY_LOGGER)
-            logger.removeHandler(self._handler)
-            logger.setLevel(self._logger_level)
-            self._handler = None
+        logging.getLogger(RETRY_LOGGER).removeFilter(self._quiet_retries)
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
@@ -183,25 +171,15 @@ class ProgressDisplay:
                 self._progress.status = line
                 self._progress.refresh()  # now: the wait may be shorter than a redraw
 
-    def retry_line(self, record: logging.LogRecord) -> str:
-        """``retrying GET /api/flow (attempt 2 of 5)`` from the transport's record."""
-        args = record.args if isinstance(record.args, tuple) else ()
-        if len(args) >= 2 and isinstance(args[1], int):
-            request = str(args[0]).partition(": ")[0]  # "GET /api/flow", without the why
-            return f"retrying {request} (attempt {args[1] + 1} of {self._attempts})"
-        return record.getMessage()
+    def on_retry(self, event: RetryEvent) -> None:
+        """The client's retry hook: ``retrying GET /api/flow (attempt 2 of 5)``."""
+        self.retrying(
+            f"retrying {event.method} {event.path} (attempt {event.attempt} of {event.attempts})"
+        )
 
 
-class _RetryHandler(logging.Handler):
-    """Feeds the transport's ``retrying ...`` records to the display."""
+class _RetryLinesHeldBack(logging.Filter):
+    """Drops the library's ``retrying ...`` warnings while the display shows them."""
 
-    def __init__(self, display: ProgressDisplay) -> None:
-        super().__init__(logging.INFO)
-        self._display = display
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            if str(record.msg).startswith("retrying"):
-                self._display.retrying(self._display.retry_line(record))
-        except Exception:  # the display must never break a command
-            self.handleError(record)
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("retrying ")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
-from ziggy_migrate import Bundle, ItemKind, ProgressCallback, RetryPolicy, ZiggyClient
+from ziggy_migrate import Bundle, ItemKind, ProgressCallback, ZiggyClient
 
 from .options import ConnectionSettings
 from .profiles import Profile
@@ -55,20 +55,23 @@ def connected(
     if password_stdin and len(profiles) != 1:
         raise ValueError("--password-stdin can carry the password of one server only")
     with ExitStack() as stack:
+        progress = ProgressDisplay.for_terminal(
+            quiet=quiet,
+            label=f"connecting to {', '.join(profile.name for profile in profiles)}",
+            phase_totals=None
+            if bundle is None
+            else {kind.value: len(bundle.items(kind)) for kind in ItemKind},
+        )
         clients = tuple(
             stack.enter_context(
-                settings.connect(profile, password_stdin=password_stdin, allow_prompt=allow_prompt)
+                settings.connect(
+                    profile,
+                    password_stdin=password_stdin,
+                    allow_prompt=allow_prompt,
+                    on_retry=progress.on_retry,
+                )
             )
             for profile in profiles
         )
-        progress = stack.enter_context(
-            ProgressDisplay.for_terminal(
-                quiet=quiet,
-                label=f"connecting to {', '.join(profile.name for profile in profiles)}",
-                attempts=(settings.retry_policy or RetryPolicy()).attempts,
-                phase_totals=None
-                if bundle is None
-                else {kind.value: len(bundle.items(kind)) for kind in ItemKind},
-            )
-        )
+        stack.enter_context(progress)
         yield Session(clients, progress.callback)

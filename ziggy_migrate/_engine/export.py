@@ -256,11 +256,10 @@ def _fetch_closure(
 
     Returns the flows, the references found in each (walked once per flow) and, with
     ``encode``, each flow's canonical text. Every flow is also checked against the
-    bundle schema here, so ``check_bundle`` need not walk or check them again. The workers only
-    fetch; this thread does that work on each flow as it arrives, while the later ones
-    are still on the wire. (Doing it in the workers measured about 7% slower in the
-    benchmark, most likely because sixteen threads taking turns at the same CPU work
-    run it on colder caches.)
+    bundle schema here, so ``check_bundle`` need not walk or check them again. The
+    workers only fetch; this thread does that work on each flow as it arrives, while the
+    later ones are still on the wire. (Doing it in the workers was slower in the
+    benchmark: threads taking turns at the same CPU work run it on colder caches.)
     """
     fetched: dict[str, FetchedFlow] = {}
     references: dict[str, References] = {}

@@ -264,3 +264,15 @@ def test_bash_completes_commands_and_options(tmp_path: Path, config_dir: Path) -
     assert "1:flow" in lines
     assert "2:import" in lines
     assert "3:--overwrite" in lines
+
+
+def test_the_demo_on_a_terminal_shows_its_steps_not_json(config_dir: Path) -> None:
+    run = run_in_terminal(["demo"], subprocess_env(config_dir), rows=60)
+    assert run.exit_code == 0
+    assert '"status"' not in run.text  # the JSON documents are for pipes
+    assert "1. export from dev" in run.text
+    assert "6. import that bundle into prod, --skip" in run.text
+    assert "the server it is being imported into" not in run.text  # done on purpose
+    piped = run_subprocess(["demo"], subprocess_env(config_dir))
+    assert piped.exit_code == 0
+    assert [json.loads(line)["status"] for line in piped.stdout.splitlines()]

@@ -69,8 +69,10 @@ EXIT_CODES_HELP = (
     "terminal and JSON otherwise (ZIGGY_FORMAT sets it too). Prompts, progress, warnings "
     "and errors (error: and hint: lines) go to stderr.\n\n"
     "Exit codes: 0 success; 1 some items failed (or the prompt was declined, a saved plan "
-    "no longer holds, an export selected no flow, or diff --exit-code found differences); "
-    "2 bad usage or bad input file; 3 authentication or connection failure."
+    "no longer holds, another import into the server is running, an export selected no "
+    "flow, or diff --exit-code found differences); 2 bad usage or bad input file; "
+    "3 authentication or connection failure; 130 interrupted (an import still prints "
+    "what it wrote)."
 )
 
 FormatOption = Annotated[

@@ -40,7 +40,7 @@ from ._engine.diff import BundleDiff, Change, ItemChange, diff_bundles, diff_wit
 from ._engine.export import ExportResult, export_flows, preview_selection
 from ._engine.plan import ImportPlan, PlannedItem, plan_import
 from ._engine.promote import PromoteResult, promote
-from ._engine.report import ImportReport, ProcessedItem
+from ._engine.report import ImportReport, PausedSchedule, ProcessedItem
 from ._engine.saved_plan import load_plan, save_plan
 from ._engine.subset import select_flows
 from ._version import __version__
@@ -77,6 +77,7 @@ from ._vocabulary.models import (
     ProgressCallback,
     Provenance,
     RemoteSecret,
+    Schedule,
     Secret,
     Selection,
     SourceServer,
@@ -117,6 +118,7 @@ __all__ = [
     "MatchMethod",
     "NamedSave",
     "NotFoundError",
+    "PausedSchedule",
     "PlanError",
     "PlanFileError",
     "PlannedItem",
@@ -128,6 +130,7 @@ __all__ = [
     "RemoteSecret",
     "RequestTimeoutError",
     "RetryPolicy",
+    "Schedule",
     "Secret",
     "Selection",
     "SelectionError",

@@ -65,7 +65,7 @@ __all__ = [
     "save_encoded_bundle",
 ]
 
-CURRENT_SCHEMA_VERSION = 1
+CURRENT_SCHEMA_VERSION = 2
 _RULE_MESSAGES = {
     "maxLength": "is too long (at most {} characters)",
     "maxItems": "has too many items (at most {})",
@@ -75,9 +75,23 @@ _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
 _Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds the flows' schedules; a version-1 bundle carried none (a bundle
+    folder of version 1 reads as an empty list: it has no ``schedules/`` folder)."""
+    if document.get("schedules", []) != []:
+        raise BundleError(
+            "a version 1 bundle has no schedules (they came with version 2): set "
+            "schemaVersion to 2 or remove the schedules",
+            location="$.schedules",
+        )
+    return {**document, "schedules": []}
+
+
 # _MIGRATIONS[n] turns a version-n document into a version-(n+1) document. Every released
 # version keeps its step forever; golden files in tests/golden/ pin each one.
-_MIGRATIONS: dict[int, _Migration] = {}
+_MIGRATIONS: dict[int, _Migration] = {1: _v1_to_v2}
 
 
 def bundle_schema(version: int = CURRENT_SCHEMA_VERSION) -> dict[str, Any]:
@@ -357,7 +371,10 @@ def _check_meaning(
 ) -> None:
     """Unique identities per kind and a closed set of references."""
     for kind in ItemKind:
-        _check_unique(bundle.items(kind), kind.plural)
+        if kind is ItemKind.SCHEDULE:
+            _check_schedules(bundle)
+        else:
+            _check_unique(bundle.items(kind), kind.plural)
     for index, secret in enumerate(bundle.secrets):
         if not _IDENTIFIER.fullmatch(secret.name):
             raise BundleError(
@@ -381,6 +398,29 @@ def _check_unique(items: Sequence[Any], plural: str) -> None:
                     location=f"$.{plural}[{index}].{field}",
                 )
             seen[value] = index
+
+
+def _check_schedules(bundle: Bundle) -> None:
+    """Schedules: unique UUIDs, and names unique per flow (two flows may each have a
+    "nightly"). That each triggers a flow of the bundle is a reference, checked with the
+    others (``dangling_references``)."""
+    uuids: dict[str, int] = {}
+    names: dict[tuple[str, str], int] = {}
+    for index, schedule in enumerate(bundle.schedules):
+        if schedule.uuid in uuids:
+            raise BundleError(
+                f"duplicate uuid {schedule.uuid!r} (also at $.schedules[{uuids[schedule.uuid]}])",
+                location=f"$.schedules[{index}].uuid",
+            )
+        uuids[schedule.uuid] = index
+        key = (schedule.flow_uuid, schedule.name)
+        if key in names:
+            raise BundleError(
+                f"duplicate name {schedule.name!r} among the schedules of flow "
+                f"{schedule.flow_uuid} (also at $.schedules[{names[key]}])",
+                location=f"$.schedules[{index}].name",
+            )
+        names[key] = index
 
 
 # -- saving -------------------------------------------------------------------------------

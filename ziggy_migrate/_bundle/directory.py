@@ -6,7 +6,7 @@
       index.json                       schemaVersion, provenance, unresolvedReferences
       flows/orders--1a2b3c4d.json      one file per flow, named by slug + short UUID
       connections/orders-db--9f8e7d6c.json
-      secrets/ structures/ variables/
+      secrets/ structures/ variables/ schedules/
 
 The folder is assembled into the same JSON document as a single-file bundle, so loading
 validates it exactly the same way. Saving builds the new folder beside the old one and
@@ -31,7 +31,7 @@ from .json_text import JSONRejected, dumps_canonical, loads_strict
 __all__ = ["INDEX_FILE", "KIND_FOLDERS", "read_directory", "write_directory"]
 
 INDEX_FILE = "index.json"
-KIND_FOLDERS = ("flows", "connections", "secrets", "structures", "variables")
+KIND_FOLDERS = ("flows", "connections", "secrets", "structures", "variables", "schedules")
 _INDEX_KEYS = ("schemaVersion", "provenance", "unresolvedReferences")
 
 

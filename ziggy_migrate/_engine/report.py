@@ -2,8 +2,8 @@
 
 ``to_dict()`` is the shape Ziggy's own import answers with (``FlowImportResponseDto``
 wrapped as the official CLI prints it), so scripts written for the official tool keep
-working; the extra keys (structures, variables, secrets needing values, the backup) are
-additions, never changes.
+working; the extra keys (structures, variables, schedules, secrets needing values,
+schedules left paused, the binding file, the backup) are additions, never changes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .._vocabulary.enums import Action, ImportMode, MatchMethod
 from .._vocabulary.models import REPORT_ORDER, BackupResult, ItemKind
 from .._vocabulary.tables import Table, brief
 
-__all__ = ["ImportReport", "ProcessedItem"]
+__all__ = ["ImportReport", "PausedSchedule", "ProcessedItem"]
 
 
 @attrs.frozen
@@ -25,7 +25,9 @@ class ProcessedItem:
     """The outcome for one bundle item.
 
     ``uuid`` and ``name`` are the item's identity on the target (None for an item that
-    was not created); ``is_processed`` is True only when the action really happened.
+    was not created); ``is_processed`` is True only when the action really happened;
+    ``stale_binding`` is the target UUID the binding file named for the item when that
+    item was gone (it was then matched by name, or created).
     """
 
     kind: ItemKind
@@ -36,6 +38,7 @@ class ProcessedItem:
     match_method: MatchMethod
     is_processed: bool
     error: str | None = None
+    stale_binding: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # Ziggy's report knows LEAVE / OVERWRITE / RENAME (+ CREATE); an ambiguous item
@@ -51,7 +54,28 @@ class ProcessedItem:
         }
         if self.error is not None:
             data["error"] = self.error
+        if self.stale_binding is not None:
+            data["staleBinding"] = self.stale_binding
         return data
+
+
+@attrs.frozen
+class PausedSchedule:
+    """A schedule the import created paused although it runs on the source: switch it on
+    on the target once the flow is ready there (``uuid`` is None in a dry run)."""
+
+    uuid: str | None
+    name: str
+    flow_uuid: str | None
+    flow_name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uuid": self.uuid,
+            "name": self.name,
+            "flowUuid": self.flow_uuid,
+            "flowName": self.flow_name,
+        }
 
 
 @attrs.frozen
@@ -67,6 +91,8 @@ class ImportReport:
     warnings: tuple[str, ...] = ()
     retries: int = 0
     rollback_path: str | None = None
+    schedules_paused: tuple[PausedSchedule, ...] = ()
+    bindings_path: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -96,6 +122,11 @@ class ImportReport:
         data.update(
             {
                 "secretsNeedingValues": list(self.secrets_needing_values),
+                "schedulesPaused": [schedule.to_dict() for schedule in self.schedules_paused],
+                "bindingsPath": self.bindings_path,
+                "bindingsGone": [
+                    item.to_dict() for item in self.items if item.stale_binding is not None
+                ],
                 "backup": _convert.unstructure(self.backup) if self.backup else None,
                 "mode": self.mode.value,
                 "dryRun": self.dry_run,
@@ -117,6 +148,11 @@ class ImportReport:
         notes = list(self.warnings)
         if self.secrets_needing_values:
             notes.append("secrets needing values: " + ", ".join(self.secrets_needing_values))
+        if self.schedules_paused:
+            notes.append(
+                "schedules created paused (switch them on when ready): "
+                + ", ".join(f"{s.name} ({s.flow_name})" for s in self.schedules_paused)
+            )
         return Table(
             caption=self._caption(),
             columns=("kind", "name", "match", "result", "uuid", "processed", "error"),

@@ -1,0 +1,202 @@
+"""Binding files: which source item became which item on one target server.
+
+A server chooses every UUID, so a flow imported from dev gets a new UUID on prod; the
+next import finds it again by name. Once the flow is renamed on dev, neither rule finds
+it, and it would be created a second time. So every import records, per target server,
+the target UUID each source item became (or was matched to), and matching consults that
+record between the UUID and the name rule: an item renamed on the source still finds
+(and, in ``overwrite`` mode, renames) its copy.
+
+A binding file is small canonical JSON, meant to be committed beside the bundle (for a
+bundle folder: ``bindings/<server>.json`` inside it), so that every machine, CI included,
+matches the same way::
+
+    {
+      "bindingFormatVersion": 1,
+      "flows": {"<source uuid>": "<target uuid>", ...},
+      "connections": {...}, "secrets": {...}, "structures": {...},
+      "variables": {...}, "schedules": {...}
+    }
+
+The record is one-to-one per kind: binding a source item to a target item drops any other
+source item's binding to it. A file edited or merged by hand may still bind two source
+items to one target item; the import then refuses those items (as it refuses a name that
+several target items share) rather than guess. A file that is not exactly this shape
+(duplicate keys included) is refused with a :class:`BundleError` naming the file, before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._bundle.json_text import JSONRejected, dumps_canonical, loads_strict
+from .._vocabulary.errors import BundleError
+from .._vocabulary.files import write_atomically
+from .._vocabulary.models import ItemKind
+from .._vocabulary.state_dir import server_slug, state_dir
+
+__all__ = [
+    "BINDING_FORMAT_VERSION",
+    "Bindings",
+    "default_bindings_path",
+    "read_bindings",
+    "write_bindings",
+]
+
+logger = logging.getLogger("ziggy_migrate.bindings")
+
+BINDING_FORMAT_VERSION = 1
+_VERSION_KEY = "bindingFormatVersion"
+_KINDS_BY_KEY = {kind.plural: kind for kind in ItemKind}
+_MAX_UUID_LENGTH = 200
+
+
+@attrs.frozen
+class Bindings:
+    """Source UUID -> target UUID, per kind, for one target server."""
+
+    by_kind: Mapping[ItemKind, Mapping[str, str]] = attrs.field(factory=dict)
+
+    def of_kind(self, kind: ItemKind) -> Mapping[str, str]:
+        return self.by_kind.get(kind, {})
+
+    def shared_targets(self, kind: ItemKind) -> dict[str, tuple[str, ...]]:
+        """Target UUIDs that several source items are bound to, with those sources."""
+        sources: dict[str, list[str]] = {}
+        for source, target in self.of_kind(kind).items():
+            sources.setdefault(target, []).append(source)
+        return {t: tuple(sorted(s)) for t, s in sources.items() if len(s) > 1}
+
+    def updated(self, bound: Iterable[tuple[ItemKind, str, str]]) -> Bindings:
+        """These bindings with ``(kind, source uuid, target uuid)`` recorded; a target
+        item bound anew is no longer bound to any other source item."""
+        merged = {kind: dict(self.of_kind(kind)) for kind in ItemKind}
+        for kind, source, target in bound:
+            entries = merged[kind]
+            for other in [key for key, value in entries.items() if value == target]:
+                del entries[other]
+            entries[source] = target
+        return Bindings({kind: entries for kind, entries in merged.items() if entries})
+
+    def to_document(self) -> dict[str, Any]:
+        document: dict[str, Any] = {_VERSION_KEY: BINDING_FORMAT_VERSION}
+        document.update({kind.plural: dict(self.of_kind(kind)) for kind in ItemKind})
+        return document
+
+    def __len__(self) -> int:
+        return sum(len(entries) for entries in self.by_kind.values())
+
+
+def default_bindings_path(target_url: str, base: str | os.PathLike[str] | None = None) -> Path:
+    """Where an import records its bindings when no binding file is given:
+    ``bindings/<server>.json`` in the state folder ``base`` (see ``state_dir``)."""
+    return state_dir("bindings", base) / f"{server_slug(target_url)}.json"
+
+
+def read_bindings(path: Path) -> Bindings:
+    """The bindings in the file at ``path``; none when there is no file yet."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Bindings()
+    except IsADirectoryError:
+        raise _error(path, "is a folder, not a binding file") from None
+    except OSError as exc:
+        raise _error(path, f"cannot be read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+        document = loads_strict(text)
+        _refuse_duplicate_keys(text)
+    except UnicodeDecodeError:
+        raise _error(path, "is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise _error(
+            path, f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except JSONRejected as exc:
+        raise _error(path, f"is not a binding file: the JSON {exc}") from None
+    return _parse(path, document)
+
+
+def write_bindings(path: Path, bindings: Bindings) -> bool:
+    """Write ``bindings`` canonically and atomically (creating the folder); False when
+    the file already says exactly that."""
+    text = dumps_canonical(bindings.to_document())
+    try:
+        if path.read_text("utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, text)
+    return True
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicate_keys(text: str) -> None:
+    """Refuse an object that holds a key twice: JSON readers keep the last, silently,
+    so a reviewer of the file and the import would not see the same bindings."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _value in items:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+        return dict(items)
+
+    try:
+        json.loads(text, object_pairs_hook=pairs)
+    except _DuplicateKey as exc:
+        raise JSONRejected(f"holds the key {str(exc)[:80]!r} twice in one object") from None
+
+
+def _parse(path: Path, document: Any) -> Bindings:
+    if not isinstance(document, dict):
+        raise _error(path, "is not a binding file: it must hold a JSON object")
+    if document.get(_VERSION_KEY) != BINDING_FORMAT_VERSION:
+        raise _error(
+            path,
+            f"is not a binding file of format {BINDING_FORMAT_VERSION} "
+            f"({_VERSION_KEY} is {document.get(_VERSION_KEY)!r})",
+            location=f"$.{_VERSION_KEY}",
+        )
+    by_kind: dict[ItemKind, dict[str, str]] = {}
+    for key, entries in document.items():
+        if key == _VERSION_KEY:
+            continue
+        kind = _KINDS_BY_KEY.get(key)
+        if kind is None:
+            known = ", ".join(sorted(_KINDS_BY_KEY))
+            raise _error(path, f"unknown key {key[:80]!r} (known: {known})", location="$")
+        if not isinstance(entries, dict):
+            raise _error(path, "must map source UUIDs to target UUIDs", location=f"$.{key}")
+        for source, target in entries.items():
+            if not _is_uuid_text(source) or not _is_uuid_text(target):
+                raise _error(
+                    path,
+                    "must map source UUIDs to target UUIDs (non-empty strings)",
+                    location=f"$.{key}",
+                )
+        if entries:
+            by_kind[kind] = dict(entries)
+    return Bindings(by_kind)
+
+
+def _is_uuid_text(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _MAX_UUID_LENGTH
+
+
+def _error(path: Path, reason: str, *, location: str = "") -> BundleError:
+    return BundleError(f"binding file {reason}", location=location, file=str(path))

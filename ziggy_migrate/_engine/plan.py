@@ -284,7 +284,15 @@ def make_plan(
         ours = (interrupted or {}).get(kind, frozenset())
         scope = _NameScope.for_kind(kind, bundle, items)
         items.extend(
-            _plan_kind(kind, bundle.items(kind), target[kind], mode, ours, bindings, scope)
+            _plan_kind(
+                kind,
+                bundle.items(kind),
+                target[kind],
+                mode,
+                ours=ours,
+                bindings=bindings,
+                scope=scope,
+            )
         )
     warnings = _subflow_warnings(bundle, items, target[ItemKind.FLOW])
     warnings.extend(_stale_binding_warnings(items))
@@ -363,9 +371,7 @@ class _NameScope:
     flows: Mapping[str, str | None] | None = None
 
     @classmethod
-    def for_kind(
-        cls, kind: ItemKind, bundle: Bundle, planned: Sequence[PlannedItem]
-    ) -> _NameScope:
+    def for_kind(cls, kind: ItemKind, bundle: Bundle, planned: Sequence[PlannedItem]) -> _NameScope:
         if kind is not ItemKind.SCHEDULE:
             return cls()
         flows: dict[str, str | None] = {}
@@ -397,12 +403,11 @@ def _plan_kind(
     bundle_items: Sequence[Any],
     target_items: list[TargetItem],
     mode: ImportMode,
-    ours: frozenset[str] = frozenset(),
-    bindings: Bindings | None = None,
-    scope: _NameScope | None = None,
+    *,
+    ours: frozenset[str],
+    bindings: Bindings,
+    scope: _NameScope,
 ) -> list[PlannedItem]:
-    scope = scope or _NameScope()
-    bindings = bindings or Bindings()
     by_uuid = {item.uuid: item for item in target_items}
     claimed = {item.uuid for item in bundle_items if item.uuid in by_uuid}
     bound, stale, contested = _bound_targets(kind, bundle_items, by_uuid, claimed, bindings)

@@ -358,8 +358,8 @@ class ZiggyEmulator:
 
     def load(self, data: Mapping[str, Any]) -> None:
         """Seed ``{"flows": [...], "connections": [...], "secrets": [...], "structures": [...],
-        "variables": [...], "schedules": [...]}`` of camelCase rows; missing columns get defaults, given uuids
-        are kept (and replace a row with the same uuid)."""
+        "variables": [...], "schedules": [...]}`` of camelCase rows; missing columns get
+        defaults, given uuids are kept (and replace a row with the same uuid)."""
         self._store.load(data)
 
     def load_file(self, path: str | os.PathLike[str]) -> None:
@@ -373,7 +373,8 @@ class ZiggyEmulator:
         """A deep copy of the database, secret values included, soft-deleted rows left out.
 
         Keys: ``flows``, ``connections``, ``secrets``, ``structures``, ``variables``,
-        ``schedules`` (each sorted by name then uuid), ``namedSaves`` and ``backups`` (oldest first).
+        ``schedules`` (each sorted by name then uuid), ``namedSaves`` and ``backups``
+        (oldest first).
         """
         return self._store.snapshot()
 

@@ -33,6 +33,7 @@ from . import promote, review
 from ._argv import split_values
 from .options import (
     EXIT_CODES_HELP,
+    BindingsOption,
     BundlePathOption,
     CaBundleOption,
     ConcurrencyOption,
@@ -42,6 +43,7 @@ from .options import (
     FlowIdsOption,
     InsecureOption,
     JsonOption,
+    KeepScheduleStateOption,
     NoBackupOption,
     NoPromptOption,
     OverwriteOption,
@@ -54,6 +56,7 @@ from .options import (
     TargetServerOption,
     TimeoutOption,
     VerboseOption,
+    bindings_file,
     chosen_mode,
     read_selected_bundle,
     target_profile,
@@ -214,6 +217,8 @@ def import_command(
     ] = None,
     flow_ids: FlowIdsOption = None,
     tags: TagsOption = None,
+    bindings: BindingsOption = None,
+    keep_schedule_state: KeepScheduleStateOption = False,
     no_prompt: NoPromptOption = False,
     no_backup: NoBackupOption = False,
     dry_run: DryRunOption = False,
@@ -231,7 +236,9 @@ def import_command(
 
     --flow-ids/--tags import only those flows of the bundle, with what they need. The
     bundle is checked before the server is contacted; a backup of the server's database
-    is made first unless --no-backup is given.
+    is made first unless --no-backup is given. Schedules the import creates are created
+    paused unless --keep-schedule-state is given. What each item became is recorded in
+    the binding file (--bindings; for a bundle folder, bindings/SERVER.json inside it).
     """
     configure_logging(verbose)
     profile = target_profile(server, "import")
@@ -276,6 +283,8 @@ def import_command(
                 backup=not no_backup,
                 dry_run=dry_run,
                 progress=progress.callback,
+                bindings=bindings_file(file_path, profile.name, bindings),
+                keep_schedule_state=keep_schedule_state,
             )
         finally:
             progress.close()

@@ -15,6 +15,7 @@ from ziggy_migrate import promote
 
 from ._argv import split_values
 from .options import (
+    BindingsOption,
     CaBundleOption,
     ConcurrencyOption,
     ConnectionSettings,
@@ -22,6 +23,7 @@ from .options import (
     DuplicateOption,
     FlowIdsOption,
     InsecureOption,
+    KeepScheduleStateOption,
     NoBackupOption,
     NoPromptOption,
     OverwriteOption,
@@ -95,6 +97,8 @@ def promote_command(
             show_default=False,
         ),
     ] = None,
+    bindings: BindingsOption = None,
+    keep_schedule_state: KeepScheduleStateOption = False,
     concurrency: ConcurrencyOption = 8,
     timeout: TimeoutOption = None,
     retries: RetriesOption = None,
@@ -146,6 +150,8 @@ def promote_command(
                 strict_secrets=strict_secrets,
                 bundle_dir=bundle_dir,
                 progress=progress.callback,
+                bindings=bindings,
+                keep_schedule_state=keep_schedule_state,
             )
         finally:
             progress.close()

@@ -25,6 +25,7 @@ from ziggy_migrate import (
 from ._argv import split_values
 from .options import (
     EXIT_CODES_HELP,
+    BindingsOption,
     BundlePathOption,
     CaBundleOption,
     ConnectionSettings,
@@ -39,6 +40,7 @@ from .options import (
     TagsOption,
     TimeoutOption,
     VerboseOption,
+    bindings_file,
     chosen_mode,
     read_selected_bundle,
     target_profile,
@@ -89,6 +91,7 @@ def plan_command(
     overwrite: OverwriteOption = False,
     flow_ids: FlowIdsOption = None,
     tags: TagsOption = None,
+    bindings: BindingsOption = None,
     no_prompt: NoPromptOption = False,
     password_stdin: PasswordStdinOption = False,
     timeout: TimeoutOption = None,
@@ -114,7 +117,9 @@ def plan_command(
     )
     client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
     with client:
-        plan = plan_import(client, bundle, mode=mode)
+        plan = plan_import(
+            client, bundle, mode=mode, bindings=bindings_file(file_path, profile.name, bindings)
+        )
     path = save_plan(plan, out)
     for warning in plan.warnings:
         warn(warning)

@@ -7,11 +7,13 @@
       flows/orders--1a2b3c4d.json      one file per flow, named by slug + short UUID
       connections/orders-db--9f8e7d6c.json
       secrets/ structures/ variables/ schedules/
+      bindings/prod.json               not the bundle: what imports into prod matched
 
 The folder is assembled into the same JSON document as a single-file bundle, so loading
 validates it exactly the same way. Saving builds the new folder beside the old one and
 swaps them, so a re-export never leaves files of deleted items behind and a crash never
-leaves a half-written folder in place.
+leaves a half-written folder in place. The ``bindings/`` folder is carried over into the new
+folder: it belongs to the imports, not to the export.
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from .._vocabulary.errors import BundleError
 from .._vocabulary.files import write_error
 from .json_text import JSONRejected, dumps_canonical, loads_strict
 
-__all__ = ["INDEX_FILE", "KIND_FOLDERS", "read_directory", "write_directory"]
+__all__ = ["BINDINGS_FOLDER", "INDEX_FILE", "KIND_FOLDERS", "read_directory", "write_directory"]
 
 INDEX_FILE = "index.json"
+BINDINGS_FOLDER = "bindings"
+"""Where imports keep the folder's binding files (one per target server); not part of
+the bundle, kept by a re-export."""
 KIND_FOLDERS = ("flows", "connections", "secrets", "structures", "variables", "schedules")
 _INDEX_KEYS = ("schemaVersion", "provenance", "unresolvedReferences")
 
@@ -67,6 +72,8 @@ def write_directory(document: dict[str, Any], target: Path) -> None:
                 if path.exists():  # two items sharing a slug and a UUID prefix
                     path = staging / folder / name.replace(".json", f"-{item['uuid']}.json")
                 path.write_text(dumps_canonical(item), encoding="utf-8")
+        if (target / BINDINGS_FOLDER).is_dir():
+            shutil.copytree(target / BINDINGS_FOLDER, staging / BINDINGS_FOLDER, symlinks=True)
         _swap_in(staging, target)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)

@@ -17,7 +17,7 @@ under the ``ziggy_migrate`` logger, never with a password, token or secret value
 Everything importable is here; the layers behind it are private and import only
 downwards (a test enforces it)::
 
-    _engine       export, plan, apply, report, diff, rollback, journal, promote
+    _engine       export, plan, apply, report, diff, rollback, journal, bindings, promote
     _client       transport (sessions, retries, timeouts), typed endpoints   \ side by
     _bundle       load, check, upgrade, save; JSON readers and writers      / side
     _vocabulary   models, converter, enums, errors, tables, atomic files

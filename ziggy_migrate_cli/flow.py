@@ -144,7 +144,7 @@ def export_command(
             "--layout",
             case_sensitive=False,
             help="file: one JSON file; dir: a folder with an index and one file per item "
-            "(flow, connection, secret, structure, variable), for readable git diffs.",
+            "(flow, connection, secret, structure, variable, schedule), for git diffs.",
         ),
     ] = Layout.FILE,
     no_prompt: NoPromptOption = False,

@@ -41,7 +41,8 @@ from ziggy_migrate import (
     save_plan,
     select_flows,
 )
-from ziggy_migrate.testing import ZiggyEmulator
+from ziggy_migrate._engine.journal import ImportJournal, journal_dir
+from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
 
 from .samples import client_for
 from .test_bundle import HELPER, ORDERS, REPORT, export_sample, seed_sample
@@ -546,3 +547,67 @@ def test_a_flows_schedules_come_with_it_and_go_with_it(emulator: ZiggyEmulator) 
     assert [(s["name"], s["flowUuid"]) for s in body["schedules"]] == [("Nightly", flow)]
     assert api.call("DELETE", f"/api/flow/{flow}").status_code == 200
     assert [row["flowUuid"] for row in emulator.snapshot()["schedules"]] == [kept]
+
+
+# -- reliability: no schedule made twice ------------------------------------------------------
+
+
+def test_a_lost_answer_to_a_schedule_create_does_not_make_it_twice(prod: ZiggyEmulator) -> None:
+    flow = "55555555-5555-4555-8555-555555555555"
+    schedules = tuple(
+        Schedule(uuid=f"{flow[:-2]}{index:02d}", name=f"Every {index}", flow_uuid=flow)
+        for index in range(12)
+    )
+    bundle = Bundle(
+        provenance=Provenance(
+            source=SourceServer(url="http://dev.invalid:3000"),
+            tool_version="test",
+            exported_at="2026-01-01T00:00:00Z",
+        ),
+        flows=(Flow(uuid=flow, name="Orders"),),
+        schedules=schedules,
+    )
+    # creates of schedules are applied and then their answer is lost, half the time
+    prod.faults = FaultPlan(
+        drop_after_rate=0.5,
+        methods=frozenset({"POST"}),
+        exempt_paths=("/api/auth", "/api/flow", "/api/system"),
+        seed=7,
+    )
+    with client_for(prod) as client:
+        report = import_bundle(client, bundle, mode="overwrite", backup=False)
+    assert report.ok
+    assert any(r.fault == "drop_after" and r.path == "/api/schedule" for r in prod.requests)
+    names = sorted(row["name"] for row in prod.snapshot()["schedules"])
+    assert names == sorted(s.name for s in schedules)
+
+
+def test_an_interrupted_import_is_completed_not_copied_again(
+    prod: ZiggyEmulator, tmp_path: Path
+) -> None:
+    """A duplicate-mode import killed after creating the flow's copy and its schedule:
+    the rerun completes that schedule (the journal names it) instead of a second copy."""
+    source_flow = "66666666-6666-4666-8666-666666666666"
+    bundle = Bundle(
+        provenance=Provenance(
+            source=SourceServer(url="http://dev.invalid:3000"),
+            tool_version="test",
+            exported_at="2026-01-01T00:00:00Z",
+        ),
+        flows=(Flow(uuid=source_flow, name="Orders"),),
+        schedules=(Schedule(uuid="s-1", name="Nightly", config="new", flow_uuid=source_flow),),
+    )
+    prod.add_flow("Orders")  # the original, which duplicate mode leaves alone
+    copy = prod.add_flow("Orders (imported)")["uuid"]  # made by the killed run
+    prod.add_schedule("Nightly", flow_uuid=copy, config="", is_paused=True)  # ...and this
+    with client_for(prod) as client:
+        ImportJournal(client.base_url, journal_dir(tmp_path)).record(
+            {ItemKind.FLOW: ["Orders (imported)"], ItemKind.SCHEDULE: ["Nightly"]}
+        )
+        report = import_bundle(client, bundle, mode="duplicate", backup=False, state_dir=tmp_path)
+    assert report.ok
+    [schedule] = report.of_kind(ItemKind.SCHEDULE)
+    assert schedule.result is Action.CREATE
+    rows = _schedules(prod)
+    assert list(rows) == [("Orders (imported)", "Nightly")]
+    assert rows[("Orders (imported)", "Nightly")]["config"] == "new"

@@ -138,10 +138,16 @@ def summarise_import(report: ImportReport, *, server: str, verb: str = "Imported
     """Tell people on stderr what an import (or a rollback) did on ``server``.
 
     The secrets left without a value are warned about one by one: a flow using them fails
-    at run time until someone sets them.
+    at run time until someone sets them; so are the schedules created paused that run on
+    the source.
     """
     for name in report.secrets_needing_values:
         warn(f"secret {name!r} has no value on {server}: set it in Ziggy.")
+    for schedule in report.schedules_paused:
+        warn(
+            f"schedule {schedule.name!r} of flow {schedule.flow_name!r} is paused on {server}: "
+            "switch it on when the flow is ready there."
+        )
     outcomes = Counter(item.result.value.lower() for item in report.items)
     info(
         ("Dry run, nothing written: " if report.dry_run else f"{verb} {server}: ")

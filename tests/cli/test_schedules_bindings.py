@@ -50,6 +50,8 @@ def test_schedules_arrive_paused_and_the_answer_lists_them(
         ("Nightly", "Sync orders")
     ]
     assert {row["isPaused"] for row in prod.snapshot()["schedules"]} == {True}
+    assert "schedule 'Nightly' of flow 'Sync orders' is paused on prod" in result.stderr
+    assert "'Weekly'" not in result.stderr
 
 
 def test_keep_schedule_state_copies_the_pause(

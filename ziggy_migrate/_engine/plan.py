@@ -163,7 +163,8 @@ class ImportPlan:
                     item.action.value,
                     item.target_uuid or "",
                     item.error
-                    or (f"as {item.target_name!r}" if item.target_name != item.name else ""),
+                    or (f"as {item.target_name!r}" if item.target_name != item.name else "")
+                    or (f"bound item {item.stale_binding} gone" if item.stale_binding else ""),
                 )
                 for item in self.items
             ),

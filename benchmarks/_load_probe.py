@@ -8,8 +8,10 @@ the baseline is taken after every import (and, for ``bundle``, after the schema 
 is built), and the difference is what reading the file needed at its peak.
 
 - ``json``: ``json.loads`` of the file's bytes (the floor: no validation, no models);
-- ``bundle``: ``ziggy_migrate.load_bundle(path)``: read, parse, upgrade, validate against
-  the JSON Schema, check references, structure into the attrs models.
+- ``bundle``: ``ziggy_migrate.load_bundle(path)`` inside ``bulk_mode()``, as the CLI runs
+  it: read, parse, upgrade, validate against the JSON Schema, check references, structure
+  into the attrs models;
+- ``bundle-plain``: the same as a plain library call, without ``bulk_mode()``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ziggy_migrate import load_bundle, load_bundle_text
+from ziggy_migrate import bulk_mode, load_bundle, load_bundle_text
 
 _TINY_BUNDLE = json.dumps(
     {
@@ -70,22 +72,27 @@ def _read_json(path: Path) -> int:
 
 
 def _read_bundle(path: Path) -> int:
+    with bulk_mode():
+        return len(load_bundle(path).flows)
+
+
+def _read_bundle_plain(path: Path) -> int:
     return len(load_bundle(path).flows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks._load_probe")
-    parser.add_argument("mode", choices=("json", "bundle"))
+    parser.add_argument("mode", choices=("json", "bundle", "bundle-plain"))
     parser.add_argument("path", type=Path)
     parser.add_argument("--profile", type=Path, help="also write a cProfile dump here")
     args = parser.parse_args(argv)
 
     read: Callable[[Path], int] = _read_json
-    if args.mode == "bundle":
+    if args.mode != "json":
         # Load a tiny bundle first (that builds the cached schema validator): a fixed
         # cost, not a per-file one.
         load_bundle_text(_TINY_BUNDLE)
-        read = _read_bundle
+        read = _read_bundle if args.mode == "bundle" else _read_bundle_plain
     baseline = _peak_rss_bytes()
     started = time.perf_counter()
     if args.profile is not None:

@@ -1,7 +1,7 @@
 """Benchmark ziggy-migrate against the local Ziggy emulator.
 
-    PYTHONPATH=src python benchmarks/run.py            # from the repository root
-    PYTHONPATH=src python benchmarks/run.py --quick    # small sizes, < 1 minute
+    python benchmarks/run.py            # from the repository root
+    python benchmarks/run.py --quick    # small sizes, < 1 minute
 
 Scenarios (``--scenarios``, comma-separated):
 
@@ -11,9 +11,12 @@ Scenarios (``--scenarios``, comma-separated):
 - ``load``: ``load_bundle`` of a big bundle file vs plain ``json.loads`` of it, each in a
   fresh process, with peak RSS.
 
-Each network scenario runs at ``--concurrency`` and at concurrency 1, against a fresh
-emulator each time, and the table shows the requests the client made (from the
-emulator's request log, reset after logging in), the wall time, the ideal
+Each network scenario runs as the ``ziggy`` command runs it, inside
+``ziggy_migrate.bulk_mode()``, at ``--concurrency`` and at concurrency 1, and once more at
+``--concurrency`` as a plain library call (no ``bulk_mode``: what a script gets by
+default; ``--no-plain`` skips it), against a fresh emulator each time, and the table
+shows the requests the client made (from the emulator's request log, reset after logging
+in), the wall time, the ideal
 ``requests / concurrency x latency``, their ratio, and the speed-up over concurrency 1.
 The targets of the issue are checked at the end; the exit status is 1 if any fails.
 See ``benchmarks/README.md``.
@@ -33,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -53,6 +57,7 @@ from benchmarks._profiling import profiled, top_functions
 from ziggy_migrate import (
     ImportReport,
     ZiggyClient,
+    bulk_mode,
     dump_bundle,
     export_flows,
     import_bundle,
@@ -103,6 +108,7 @@ class Config:
     workdir: Path
     profile_dir: Path | None
     quick: bool
+    plain: bool = True
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -161,6 +167,11 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run each scenario this many times at --concurrency and report the run with "
         "the median wall time (default 3; quick 1); the c=1 baselines run once",
     )
+    parser.add_argument(
+        "--no-plain",
+        action="store_true",
+        help="do not measure the plain library calls (without bulk_mode) beside the CLI's way",
+    )
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: temp)")
     parser.add_argument(
         "--profile",
@@ -199,6 +210,7 @@ def _config(args: argparse.Namespace, workdir: Path) -> Config:
         workdir=workdir,
         profile_dir=args.profile,
         quick=args.quick,
+        plain=not args.no_plain,
     )
 
 
@@ -309,7 +321,16 @@ def _network_run(
     )
 
 
-def run_export(config: Config, sizes: Sizes, concurrency: int) -> NetworkRun:
+PLAIN = " (plain call)"
+"""Suffix of a scenario measured as a plain library call, without ``bulk_mode()``."""
+
+
+def _mode(bulk: bool) -> AbstractContextManager[None]:
+    """How the measured call runs: in ``bulk_mode()`` as the CLI does, or plainly."""
+    return bulk_mode() if bulk else nullcontext()
+
+
+def run_export(config: Config, sizes: Sizes, concurrency: int, *, bulk: bool = True) -> NetworkRun:
     rows = server_rows(sizes)
     with start_server(config.emulator, latency=config.latency) as server:
         server.load(rows)
@@ -320,6 +341,7 @@ def run_export(config: Config, sizes: Sizes, concurrency: int) -> NetworkRun:
             with (
                 profiled(_profile_path(config, "export", concurrency)),
                 _Measure(server) as measure,
+                _mode(bulk),
             ):
                 # what `ziggy flow export --file` runs: fetch, check, and save to a file
                 result = export_flows(client, path=config.workdir / f"export-c{concurrency}.json")
@@ -340,7 +362,7 @@ def run_export(config: Config, sizes: Sizes, concurrency: int) -> NetworkRun:
         f"{len(result.warnings)} warnings",
     ]
     return _network_run(
-        "export",
+        "export" + ("" if bulk else PLAIN),
         config,
         sizes,
         concurrency,
@@ -360,7 +382,9 @@ def _check_import(report: ImportReport, sizes: Sizes, sizes_after: dict[str, int
         raise RuntimeError(f"target holds {got} after the import; expected {expected}")
 
 
-def run_import(config: Config, sizes: Sizes, concurrency: int, *, full_target: bool) -> NetworkRun:
+def run_import(
+    config: Config, sizes: Sizes, concurrency: int, *, full_target: bool, bulk: bool = True
+) -> NetworkRun:
     scenario = "import-full" if full_target else "import-empty"
     rows = server_rows(sizes)
     bundle = load_bundle_text(json.dumps(bundle_document(rows)).encode("utf-8"))
@@ -376,6 +400,7 @@ def run_import(config: Config, sizes: Sizes, concurrency: int, *, full_target: b
             with (
                 profiled(_profile_path(config, scenario, concurrency)),
                 _Measure(server) as measure,
+                _mode(bulk),
             ):
                 report = import_bundle(
                     client, bundle, mode="overwrite", rollback_dir=config.workdir / "rollback"
@@ -392,7 +417,7 @@ def run_import(config: Config, sizes: Sizes, concurrency: int, *, full_target: b
         actions[item.result.value] = actions.get(item.result.value, 0) + 1
     notes = ["actions " + ", ".join(f"{key} {value}" for key, value in sorted(actions.items()))]
     return _network_run(
-        scenario,
+        scenario + ("" if bulk else PLAIN),
         config,
         sizes,
         concurrency,
@@ -436,7 +461,7 @@ def _probe(mode: str, path: Path, profile: Path | None) -> LoadRun:
     )
 
 
-def run_load(config: Config) -> tuple[LoadRun, LoadRun, float]:
+def run_load(config: Config) -> tuple[LoadRun, LoadRun, LoadRun | None, float]:
     path = config.workdir / "load-bundle.json"
     started = time.perf_counter()
     write_bundle_file(bundle_document(server_rows(config.load_sizes)), path)
@@ -444,9 +469,11 @@ def run_load(config: Config) -> tuple[LoadRun, LoadRun, float]:
     plain = _probe("json", path, None)
     profile = config.profile_dir / "load_bundle.pstats" if config.profile_dir else None
     loaded = _probe("bundle", path, profile)
-    if loaded.flows != config.load_sizes.flows:
-        raise RuntimeError(f"load_bundle read {loaded.flows} flows")
-    return plain, loaded, generated
+    loaded_plain = _probe("bundle-plain", path, None) if config.plain else None
+    for run in (loaded, loaded_plain):
+        if run is not None and run.flows != config.load_sizes.flows:
+            raise RuntimeError(f"load_bundle read {run.flows} flows")
+    return plain, loaded, loaded_plain, generated
 
 
 # -- reporting ----------------------------------------------------------------------------------
@@ -491,15 +518,22 @@ def network_table(runs: list[NetworkRun], config: Config) -> str:
     return "\n".join(lines)
 
 
-def load_table(plain: LoadRun, loaded: LoadRun) -> str:
+def load_table(plain: LoadRun, loaded: LoadRun, loaded_plain: LoadRun | None = None) -> str:
     size = plain.file_bytes
     lines = [
         f"| load ({plain.flows} flows, {size / 1e6:.1f} MB file) | seconds | x json.loads "
         "| peak RSS above baseline, MB | x file size |",
         "|---|---:|---:|---:|---:|",
     ]
-    for run in (plain, loaded):
-        name = "json.loads" if run.mode == "json" else "load_bundle"
+    names = {
+        "json": "json.loads",
+        "bundle": "load_bundle in bulk_mode",
+        "bundle-plain": "load_bundle, plain call",
+    }
+    for run in (plain, loaded, loaded_plain):
+        if run is None:
+            continue
+        name = names[run.mode]
         lines.append(
             f"| {name} | {run.seconds:.2f} | {run.seconds / plain.seconds:.2f} "
             f"| {run.extra_rss / 1e6:.0f} | {run.extra_rss / size:.2f} |"
@@ -561,6 +595,16 @@ def targets(
                 run.requests <= limit,
             )
         )
+    for scenario in ("export", "import-empty", "import-full"):
+        bulk, plain_call = _main_run(runs, scenario, c), _main_run(runs, scenario + PLAIN, c)
+        if bulk is not None and plain_call is not None:
+            found.append(
+                Target(
+                    f"{scenario}: a plain library call's wall time / the same in bulk_mode",
+                    f"{plain_call.wall / bulk.wall:.2f}",
+                    None,
+                )
+            )
     if load is not None:
         plain, loaded = load
         check("load_bundle <= 3x json.loads time", loaded.seconds / plain.seconds, 3.0)
@@ -622,17 +666,47 @@ def _network_runs(config: Config, say: Callable[[str], None]) -> list[NetworkRun
             sizes = baseline_sizes if concurrency == 1 else config.sizes
             repeats = 1 if concurrency == 1 and with_baseline else config.repeat
             say(f"{scenario} at concurrency {concurrency} ({sizes.flows} flows) ...")
-            measured: list[NetworkRun] = []
-            for _ in range(repeats):
-                if scenario == "export":
-                    run = run_export(config, sizes, concurrency)
-                else:
-                    full = scenario == "import-full"
-                    run = run_import(config, sizes, concurrency, full_target=full)
-                say(f"  {run.requests} requests in {run.wall:.2f} s (ratio {_fmt(run.ratio)})")
-                measured.append(run)
-            runs.append(_median_run(measured))
+            runs.append(_median_run(_measure_runs(config, scenario, sizes, concurrency, repeats)))
+        if config.plain:
+            say(f"{scenario}{PLAIN} at concurrency {config.concurrency} ...")
+            runs.append(
+                _median_run(
+                    _measure_runs(
+                        config,
+                        scenario,
+                        config.sizes,
+                        config.concurrency,
+                        config.repeat,
+                        bulk=False,
+                    )
+                )
+            )
     return runs
+
+
+def _measure_runs(
+    config: Config,
+    scenario: str,
+    sizes: Sizes,
+    concurrency: int,
+    repeats: int,
+    *,
+    bulk: bool = True,
+) -> list[NetworkRun]:
+    measured: list[NetworkRun] = []
+    for _ in range(repeats):
+        if scenario == "export":
+            run = run_export(config, sizes, concurrency, bulk=bulk)
+        else:
+            full = scenario == "import-full"
+            run = run_import(config, sizes, concurrency, full_target=full, bulk=bulk)
+        print(
+            f"  {run.requests} requests in {run.wall:.2f} s (ratio {_fmt(run.ratio)})",
+            file=sys.stderr,
+            flush=True,
+        )
+        measured.append(run)
+    return measured
 
 
 def _median_run(measured: list[NetworkRun]) -> NetworkRun:
@@ -674,7 +748,7 @@ def _run(config: Config) -> int:
     generated = 0.0
     if "load" in config.scenarios:
         say(f"load: {config.load_sizes.flows} flows x {config.load_sizes.nodes} nodes ...")
-        plain, loaded, generated = run_load(config)
+        plain, loaded, loaded_plain, generated = run_load(config)
         load = (plain, loaded)
 
     s = config.sizes
@@ -715,7 +789,7 @@ def _run(config: Config) -> int:
             print(f"- {run.scenario} c={run.concurrency}: {'; '.join(run.notes)}; {top}")
         print()
     if load is not None:
-        print(load_table(*load))
+        print(load_table(*load, loaded_plain))
         print()
         print(f"- bundle file generated in {generated:.1f} s (not measured)")
         print()
@@ -723,7 +797,7 @@ def _run(config: Config) -> int:
     print("| target | measured | result |")
     print("|---|---:|---|")
     for target in found:
-        verdict = {True: "PASS", False: "FAIL", None: "-"}[target.ok]
+        verdict = {True: "PASS", False: "FAIL", None: "info"}[target.ok]
         print(f"| {target.text} | {target.value} | {verdict} |")
     print()
     print(f"total benchmark time {time.perf_counter() - started:.0f} s")

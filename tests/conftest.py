@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +18,19 @@ def emulator() -> Iterator[ZiggyEmulator]:
     """A running Ziggy emulator (user ``admin``/``admin``), stopped after the test."""
     with ZiggyEmulator() as ziggy:
         yield ziggy
+
+
+@pytest.fixture(autouse=True)
+def _loggers_as_they_were() -> Iterator[None]:
+    """An in-process CLI run configures the package loggers; undo it after each test, so
+    a later test's log capture does not depend on which tests ran before it."""
+    loggers = [logging.getLogger(name) for name in ("ziggy_migrate", "ziggy_migrate_cli")]
+    saved = [(logger.level, list(logger.handlers), logger.propagate) for logger in loggers]
+    yield
+    for logger, (level, handlers, propagate) in zip(loggers, saved, strict=True):
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
 
 
 @pytest.fixture(autouse=True)

@@ -1,18 +1,23 @@
-"""Realistic server contents for tests: flows that use connections, secrets and subflows.
+"""The tests' one helpers module: server contents to seed, clients, and small look-ups.
 
-``seed_dev`` fills an emulator the way a real development server looks, and returns the
-UUIDs of what it made so that tests can assert on them by role, not by position.
+``seed_dev`` fills an emulator the way a real development server looks (a subflow cycle,
+unused items, a structure and a variable), for the library's tests. ``seed_tagged_dev``
+is a smaller server whose flows are told apart by the tags ``tag1``/``tag2``, which the
+command-line tests select by. Both return the UUIDs of what they made, so tests assert
+on items by role, not by position. The other helpers read or change an emulator through
+the library, behind the back of the code under test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import attrs
 
-from ziggy_migrate import ZiggyClient
+from ziggy_migrate import ZiggyClient, export_flows
 from ziggy_migrate._client.client import RetryPolicy
 from ziggy_migrate.testing import ZiggyEmulator
 
@@ -113,6 +118,48 @@ def seed_dev(ziggy: ZiggyEmulator) -> DevServer:
 _counter = iter(range(1_000_000))
 
 
+@attrs.frozen
+class TaggedDev:
+    """UUIDs of the items :func:`seed_tagged_dev` made, by role."""
+
+    orders: str
+    invoices: str
+    subflow: str
+    sandbox: str
+
+
+def seed_tagged_dev(ziggy: ZiggyEmulator) -> TaggedDev:
+    """A small dev server for command-line tests: two flows tagged ``tag1`` and ``tag2``,
+    a subflow called by UUID, connections using secrets, a stray ``sandbox`` flow."""
+    ziggy.add_secret("PG_PASSWORD", dev_value="pg-dev-value", prod_value="pg-prod-value")
+    ziggy.add_secret("CRM_TOKEN", prod_value="crm-prod-value")
+    pg = ziggy.add_connection(
+        "Orders DB",
+        type="Postgres",
+        dev_value="{ host: 'db', user: 'app', password: 'secrets.PG_PASSWORD' }",
+    )
+    crm = ziggy.add_connection(
+        "CRM", type="Hubspot", dev_value="{ accessToken: 'secrets.CRM_TOKEN' }"
+    )
+    subflow = ziggy.add_flow("Format address", is_subflow=True)
+    orders = ziggy.add_flow(
+        "Sync orders",
+        tags=["tag1", "production"],
+        nodes=[
+            {"id": "a", "type": "postgres", "data": {"connectionUuid": pg["uuid"]}},
+            {"id": "b", "type": "subflow", "data": {"flowUuid": subflow["uuid"]}},
+            {"id": "c", "type": "js", "data": {"code": "return secrets.CRM_TOKEN;"}},
+        ],
+    )
+    invoices = ziggy.add_flow(
+        "Invoices",
+        tags=["tag2"],
+        nodes=[{"id": "a", "type": "hubspot", "data": {"connectionUuid": crm["uuid"]}}],
+    )
+    sandbox = ziggy.add_flow("Sandbox", tags=["sandbox"])
+    return TaggedDev(orders["uuid"], invoices["uuid"], subflow["uuid"], sandbox["uuid"])
+
+
 def _node(block_type: str, **data: Any) -> dict[str, Any]:
     return {
         "id": f"n{next(_counter)}",
@@ -123,8 +170,51 @@ def _node(block_type: str, **data: Any) -> dict[str, Any]:
 
 
 @contextmanager
-def client_for(ziggy: ZiggyEmulator, name: str = "test", **options: Any) -> Iterator[ZiggyClient]:
-    """A client logged in to ``ziggy`` as its admin, retrying fast."""
+def client_for(
+    ziggy: ZiggyEmulator, name: str | None = None, **options: Any
+) -> Iterator[ZiggyClient]:
+    """A client logged in to ``ziggy`` as its user (named as the emulator unless ``name``
+    is given), retrying fast."""
     options.setdefault("retry", FAST_RETRY)
-    with ZiggyClient(ziggy.url, ziggy.port, "admin", "admin", name=name, **options) as client:
+    with ZiggyClient(
+        ziggy.url,
+        ziggy.port,
+        ziggy.username,
+        ziggy.password,
+        name=ziggy.name if name is None else name,
+        **options,
+    ) as client:
         yield client
+
+
+def export_to(ziggy: ZiggyEmulator, path: Path, *, tags: Sequence[str] | None = None) -> Path:
+    """Export ``ziggy``'s flows (those with any of ``tags``, or all) to ``path`` via the library."""
+    with client_for(ziggy) as client:
+        export_flows(client, tags=tags, path=path)
+    return path
+
+
+def flow_named(ziggy: ZiggyEmulator, name: str) -> dict[str, Any]:
+    """The one flow called ``name`` in the emulator's database."""
+    flows: list[dict[str, Any]] = ziggy.snapshot()["flows"]
+    (flow,) = [flow for flow in flows if flow["name"] == name]
+    return flow
+
+
+def edit_flow_node(ziggy: ZiggyEmulator, name: str, index: int, **changes: Any) -> None:
+    """Change keys of one node of a flow through the API, as someone in the editor would."""
+    uuid = flow_named(ziggy, name)["uuid"]
+    with client_for(ziggy) as client:
+        flow = client.get_flow(uuid).flow
+        nodes = [dict(node) for node in flow.nodes]
+        nodes[index] = {**nodes[index], **changes}
+        client.update_flow(uuid, attrs.evolve(flow, nodes=nodes))
+
+
+def write_requests(ziggy: ZiggyEmulator) -> int:
+    """Logged requests that could change the server (a login is a POST that changes nothing)."""
+    return sum(
+        1
+        for request in ziggy.requests
+        if request.method != "GET" and not request.path.startswith("/api/auth/")
+    )

@@ -203,6 +203,14 @@ def test_a_gone_binding_falls_through_to_the_name_rule(
     [matched] = [i for i in again.of_kind(ItemKind.FLOW) if i.source_uuid == ids.orders]
     assert (matched.uuid, matched.match_method) == (replacement["uuid"], MatchMethod.NAME)
     assert matched.stale_binding == orders.uuid
+    # the table a notebook shows says so on the item's row
+    assert f"bound item {orders.uuid} gone" in again._repr_html_()
+    assert again.bindings_path is not None
+    with client_for(prod) as client:
+        plan = plan_import(client, bundle, mode="overwrite", bindings=Path(again.bindings_path))
+    # the import bound the replacement: nothing gone any more
+    assert not any("no longer on the target" in warning for warning in plan.warnings)
+    assert "gone" not in plan._repr_html_()
 
 
 def test_two_source_items_bound_to_one_target_item_are_refused(
@@ -228,6 +236,10 @@ def test_two_source_items_bound_to_one_target_item_are_refused(
         assert "binding file binds 2 source flows" in (item.error or "")
         assert ids.orders in (item.error or "") and ids.invoices in (item.error or "")
     assert report.to_dict()["status"] == 207
+    with client_for(prod) as client:
+        plan = plan_import(client, bundle, mode="overwrite", bindings=path)
+    shown = plan._repr_html_()
+    assert "the binding file binds 2 source flows" in shown and "correct it" in shown
     after = {row["uuid"]: row for row in prod.snapshot()["flows"]}
     assert after[invoices.uuid] == next(r for r in before if r["uuid"] == invoices.uuid)
     assert len(after) == len(before)  # nothing created in their place either

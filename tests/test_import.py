@@ -247,7 +247,7 @@ def test_dry_run_writes_nothing_and_shows_the_plan(
     assert [(p.name, p.action.value) for p in plan.items] == [
         (i.name, i.result.value) for i in report.items
     ]
-    assert "OVERWRITE" in repr(plan) and "<table>" in plan._repr_html_()
+    assert "OVERWRITE" in repr(plan) and "<table " in plan._repr_html_()
 
 
 def test_overwriting_a_secret_never_touches_its_values(prod: ZiggyEmulator) -> None:

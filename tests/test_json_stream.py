@@ -156,7 +156,6 @@ BOUNDARY_CASES = {
     "scalars": '{"s": "x", "n": null, "t": true, "f": false, "i": -3, "o": {"x": [1, 2.5]}}',
     "whitespace": ' \r\n\t{ "a" :\n[ 1 ,\t2 ] ,"b"\n:\n{ } \n}\n\n ',
     "bom": '\ufeff{"a": [1, "é", {"b": null}]}',
-    "duplicate keys": '{"a": 1, "b": [2], "a": [3, 4], "b": {"c": 1, "c": 2}}',
     "non-ASCII": '{"名前": ["東京", "☕", "😀"], "é": {"ü": "ß"}}',
     "nothing": "{}",
 }
@@ -238,6 +237,10 @@ BROKEN = {
     "deep arrays": '{"flows": ' + "[" * 100_000,
     "deep objects": '{"a": ' * 100_000,
     "deep top-level array": "[" * 100_000,
+    "a key twice at the top": '{"schemaVersion": 1, "flows": [{"a": 1}], "flows": []}',
+    "a key twice in an element": '{"flows": [{"a": 1}, {"name": "x", "name": "y"}]}',
+    "a key twice in a member": '{"provenance": {"a": {"b": 1, "b": 1}}, "flows": []}',
+    "a key twice, the outer one drops the inner": '{"a": {"b": 1, "b": 2}, "a": 3}',
 }
 
 

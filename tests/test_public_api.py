@@ -114,7 +114,12 @@ def test_every_error_is_a_ziggy_error() -> None:
 
 
 def test_emulator_public_face() -> None:
-    assert set(ziggy_migrate.testing.__all__) == {"FaultPlan", "RecordedRequest", "ZiggyEmulator"}
+    assert set(ziggy_migrate.testing.__all__) == {
+        "Answer",
+        "FaultPlan",
+        "RecordedRequest",
+        "ZiggyEmulator",
+    }
 
 
 def test_engine_and_cli_never_import_the_emulator_at_module_level() -> None:

@@ -163,7 +163,10 @@ def test_faulty_network_ends_like_a_fault_free_run(reference_state: dict[str, An
 
 
 def test_token_expiring_mid_run_is_renewed(reference_state: dict[str, Any]) -> None:
-    with ZiggyEmulator(token_lifetime=0.3) as target, client_for(target, max_workers=4) as client:
+    # 5 ms a request: the import's 900-odd requests over 4 workers take over a second,
+    # so tokens living 0.3 s expire during it however fast the machine is.
+    target_server = ZiggyEmulator(token_lifetime=0.3, latency=0.005)
+    with target_server as target, client_for(target, max_workers=4) as client:
         report = import_bundle(client, big_bundle(300), mode="overwrite", backup=False)
         renewals = target.request_count("POST", "/api/auth/refresh-token")
         refused = [r for r in target.requests if r.status == 401]
@@ -208,10 +211,15 @@ def test_killed_import_converges_on_rerun(
                 env=env,
             )
             deadline = time.monotonic() + 20
-            # wait until writes have begun, then kill at a random moment
-            while target.request_count("POST") < 2 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.6))
+            # kill at a random point of the writes, counted, not timed: a pause after the
+            # writes began could outlast a fast import, and then nothing was interrupted
+            writes_before_kill = rng.randint(2, 400)  # of the ~660 the import makes
+            while (
+                target.request_count("POST") + target.request_count("PUT") < writes_before_kill
+                and process.poll() is None
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.002)
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
             partial = target.snapshot()

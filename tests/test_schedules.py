@@ -7,6 +7,7 @@ imports go over HTTP into a second emulator, and the assertions read its tables.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -145,15 +146,17 @@ def test_a_version_1_bundle_folder_loads_upgraded(tmp_path: Path) -> None:
 def test_a_bundle_folder_holds_one_file_per_schedule(scheduled: Bundle, tmp_path: Path) -> None:
     folder = save_bundle(scheduled, tmp_path / "flows", layout="dir")
     files = sorted(path.name for path in (folder / "schedules").iterdir())
-    # the two "Nightly" share a slug and a UUID prefix: the second file takes the whole UUID
-    assert files == [
-        "month-end--0b6c2a1e.json",
-        f"nightly--0b6c2a1e-{HOURLY}.json",
-        "nightly--0b6c2a1e.json",
-    ]
-    assert json.loads((folder / "schedules" / "nightly--0b6c2a1e.json").read_text())["uuid"] == (
-        NIGHTLY
+    # the two "Nightly" share a slug and a UUID prefix: both files add a digest of the UUID
+    digest = {uuid: hashlib.sha256(uuid.encode()).hexdigest()[:16] for uuid in (NIGHTLY, HOURLY)}
+    assert files == sorted(
+        [
+            "month-end--0b6c2a1e.json",
+            f"nightly--0b6c2a1e-{digest[HOURLY]}.json",
+            f"nightly--0b6c2a1e-{digest[NIGHTLY]}.json",
+        ]
     )
+    nightly = folder / "schedules" / f"nightly--0b6c2a1e-{digest[NIGHTLY]}.json"
+    assert json.loads(nightly.read_text())["uuid"] == NIGHTLY
     assert dump_bundle(load_bundle(folder)) == dump_bundle(scheduled)
 
 
@@ -264,6 +267,9 @@ def test_created_schedules_are_paused_and_listed_to_switch_on(
     nightly = next(s for s in data["schedulesPaused"] if s["flowName"] == "Orders")
     assert nightly["uuid"] == rows[("Orders", "Nightly")]["uuid"]
     assert nightly["flowUuid"] == _flow_uuid(prod, "Orders")
+    assert nightly["sourceUuid"] == NIGHTLY
+    # the notebook table marks the two rows, and only them
+    assert report._repr_html_().count("created paused: switch it on") == 2
 
 
 def test_keep_schedule_state_copies_the_sources_pause(
@@ -611,3 +617,50 @@ def test_an_interrupted_import_is_completed_not_copied_again(
     rows = _schedules(prod)
     assert list(rows) == [("Orders (imported)", "Nightly")]
     assert rows[("Orders (imported)", "Nightly")]["config"] == "new"
+
+
+def test_a_schedule_made_twice_meanwhile_on_its_flow_is_a_failure_but_not_one_elsewhere(
+    prod: ZiggyEmulator, tmp_path: Path
+) -> None:
+    """While an import runs, someone else (another machine: no shared lock) creates a
+    "Nightly" on the target flow the import creates its "Nightly" for, and a "Nightly" on
+    an unrelated flow. Only the first is a twin: schedule names are unique per flow."""
+    source_flow = "77777777-7777-4777-8777-777777777777"
+    bundle = Bundle(
+        provenance=Provenance(
+            source=SourceServer(url="http://dev.invalid:3000"),
+            tool_version="test",
+            exported_at="2026-01-01T00:00:00Z",
+        ),
+        flows=(Flow(uuid=source_flow, name="Orders"),),
+        schedules=(
+            Schedule(uuid="s-1", name="Nightly", flow_uuid=source_flow),
+            Schedule(uuid="s-2", name="Hourly", flow_uuid=source_flow),
+        ),
+    )
+    orders = prod.add_flow("Orders")["uuid"]  # matched by name: the schedules go there
+    unrelated = prod.add_flow("Unrelated")["uuid"]
+    made: list[str] = []
+
+    def someone_else_meanwhile(done: int, total: int, what: str) -> None:
+        if not made:
+            with client_for(prod) as other:
+                for flow_uuid in (orders, unrelated):
+                    twin = Schedule(uuid="", name="Nightly", flow_uuid=flow_uuid)
+                    made.append(other.create_schedule(twin).uuid)
+
+    with client_for(prod) as client:
+        report = import_bundle(
+            client,
+            bundle,
+            mode="overwrite",
+            backup=False,
+            state_dir=tmp_path,
+            progress=someone_else_meanwhile,  # first called when the flow is written
+        )
+    by_name = {item.name: item for item in report.of_kind(ItemKind.SCHEDULE)}
+    nightly, hourly = by_name["Nightly"], by_name["Hourly"]
+    assert nightly.error is not None and "created twice" in nightly.error
+    assert made[0] in nightly.error and made[1] not in nightly.error
+    assert hourly.error is None and hourly.is_processed
+    assert [item.name for item in report.failed] == ["Nightly"]

@@ -31,18 +31,24 @@ from ._bundle.bundle import (
     dump_bundle,
     load_bundle,
     load_bundle_text,
+    load_official,
+    load_official_text,
     save_bundle,
 )
+from ._bundle.official import OfficialExport, dump_official, save_official
 from ._client.client import ZiggyClient
-from ._client.transport import RetryPolicy
+from ._client.transport import RetryCallback, RetryEvent, RetryPolicy
 from ._engine.apply import PRE_IMPORT_SAVE_NAME, import_bundle, rollback
 from ._engine.diff import BundleDiff, Change, ItemChange, diff_bundles, diff_with_server
 from ._engine.export import ExportResult, export_flows, preview_selection
+from ._engine.lock import DEFAULT_LOCK_TIMEOUT
+from ._engine.partial import ImportIncompleteError, ImportInterrupted
 from ._engine.plan import ImportPlan, PlannedItem, plan_import
 from ._engine.promote import PromoteResult, promote
 from ._engine.report import ImportReport, PausedSchedule, ProcessedItem
 from ._engine.saved_plan import load_plan, save_plan
 from ._engine.subset import select_flows
+from ._engine.transfer import download_backup
 from ._version import __version__
 from ._vocabulary.bulk import bulk_mode
 from ._vocabulary.enums import Action, ImportMode, ImportModeName, Layout, LayoutName, MatchMethod
@@ -53,15 +59,20 @@ from ._vocabulary.errors import (
     BundleError,
     ExposedCredentialError,
     InvalidArgumentError,
+    MalformedResponseError,
+    MissingDependencyError,
     NotFoundError,
+    NotZiggyServerError,
     PlanError,
     PlanFileError,
     RateLimitedError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     SelectionError,
     ServerError,
     ServerResponseError,
     ServerUnreachableError,
+    TargetBusyError,
     ZiggyError,
 )
 from ._vocabulary.models import (
@@ -89,6 +100,7 @@ from ._vocabulary.models import (
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
+    "DEFAULT_LOCK_TIMEOUT",
     "PRE_IMPORT_SAVE_NAME",
     "Action",
     "AuthenticationError",
@@ -106,6 +118,8 @@ __all__ = [
     "Flow",
     "FlowRelations",
     "FlowSummary",
+    "ImportIncompleteError",
+    "ImportInterrupted",
     "ImportMode",
     "ImportModeName",
     "ImportPlan",
@@ -115,9 +129,13 @@ __all__ = [
     "ItemKind",
     "Layout",
     "LayoutName",
+    "MalformedResponseError",
     "MatchMethod",
+    "MissingDependencyError",
     "NamedSave",
     "NotFoundError",
+    "NotZiggyServerError",
+    "OfficialExport",
     "PausedSchedule",
     "PlanError",
     "PlanFileError",
@@ -129,6 +147,9 @@ __all__ = [
     "RateLimitedError",
     "RemoteSecret",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
+    "RetryCallback",
+    "RetryEvent",
     "RetryPolicy",
     "Schedule",
     "Secret",
@@ -139,6 +160,7 @@ __all__ = [
     "ServerUnreachableError",
     "SourceServer",
     "Structure",
+    "TargetBusyError",
     "UnresolvedReference",
     "Variable",
     "VersionInfo",
@@ -149,17 +171,22 @@ __all__ = [
     "bundle_schema",
     "diff_bundles",
     "diff_with_server",
+    "download_backup",
     "dump_bundle",
+    "dump_official",
     "export_flows",
     "import_bundle",
     "load_bundle",
     "load_bundle_text",
+    "load_official",
+    "load_official_text",
     "load_plan",
     "plan_import",
     "preview_selection",
     "promote",
     "rollback",
     "save_bundle",
+    "save_official",
     "save_plan",
     "select_flows",
 ]

@@ -22,7 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-__all__ = ["MULTI_VALUE_FLAGS", "ArgvError", "expand_multi_value_options", "split_values"]
+__all__ = [
+    "MULTI_VALUE_FLAGS",
+    "ArgvError",
+    "expand_multi_value_options",
+    "format_in",
+    "split_values",
+]
 
 MULTI_VALUE_FLAGS: Mapping[str, str] = {
     "--flow-ids": "--flow-ids",
@@ -78,3 +84,22 @@ def split_values(values: Iterable[str] | None) -> list[str]:
             if part.strip():
                 seen.setdefault(part.strip(), None)
     return list(seen)
+
+
+def format_in(argv: Sequence[str]) -> str | None:
+    """The value of ``--format`` in ``argv`` if it is a known format, else None.
+
+    Read before Typer parses the line, so that an error found while parsing is already
+    reported in the format asked for; the command checks the value itself.
+    """
+    value: str | None = None
+    for index, word in enumerate(argv):
+        if word == _TERMINATOR:
+            break
+        if word == "--format" and index + 1 < len(argv):
+            value = argv[index + 1]
+        elif word.startswith("--format="):
+            value = word.partition("=")[2]
+    if value is not None and value.lower() in ("auto", "human", "json"):
+        return value.lower()
+    return None

@@ -21,6 +21,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import keyring
 import keyring.backends.fail
@@ -38,9 +40,11 @@ __all__ = [
     "KeyringUnavailableError",
     "delete_password",
     "env_var_for",
+    "read_keyring_entry",
     "read_password_stdin",
     "resolve_password",
     "save_password",
+    "saving_passwords",
 ]
 
 logger = logging.getLogger("ziggy_migrate_cli.credentials")
@@ -140,10 +144,21 @@ def _usable_backend() -> bool:
 
 
 def _read_keyring(profile_name: str) -> str | None:
+    return read_keyring_entry(SERVICE_NAME, profile_name)
+
+
+def keyring_is_usable() -> bool:
+    """Whether a keyring backend that keeps what it is given is active."""
+    return _usable_backend()
+
+
+def read_keyring_entry(service: str, account: str) -> str | None:
+    """One keyring entry (another tool's too, such as the official CLI's key), or None
+    when there is no usable backend, no such entry, or the backend failed."""
     if not _usable_backend():
         return None
     try:
-        value = keyring.get_password(SERVICE_NAME, profile_name)
+        value = keyring.get_password(service, account)
     except Exception as exc:  # any backend failure means "not stored here": fall through
         logger.debug("keyring read failed (%s); trying the next source", type(exc).__name__)
         return None
@@ -172,6 +187,32 @@ def save_password(profile_name: str, password: str) -> None:
             f"Could not store the password of {profile_name!r}: {problem}; "
             f"{fallbacks(profile_name)}."
         )
+
+
+@contextmanager
+def saving_passwords(passwords: Mapping[str, str]) -> Iterator[None]:
+    """Store several profiles' passwords as one change, for the block that follows.
+
+    Each is stored (and read back) in turn; if one cannot be, or the ``with`` block then
+    fails (the profile file could not be written, say), the entries stored so far are
+    put back as they were, so a failed import leaves the keyring as it found it.
+    """
+    previous: dict[str, str | None] = {}
+    try:
+        for name, password in passwords.items():
+            previous[name] = _read_keyring(name)
+            save_password(name, password)
+        yield
+    except BaseException:
+        for name, old in previous.items():
+            if old is None:
+                delete_password(name)
+            else:
+                try:
+                    keyring.set_password(SERVICE_NAME, name, old)
+                except Exception as exc:  # report the first failure, not this one
+                    logger.debug("keyring restore failed (%s)", type(exc).__name__)
+        raise
 
 
 def delete_password(profile_name: str) -> bool:

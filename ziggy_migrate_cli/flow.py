@@ -1,9 +1,10 @@
 """``ziggy flow``: export, import, plan, diff, promote, roll back and list flows.
 
 Each command is parse -> library call -> print: the selection, closure, matching and
-writing all happen in ``ziggy_migrate``. Every command but ``list`` prints exactly one
-JSON document on stdout (``{"status", "statusText", "data"}``, errors included, the latter
-printed by ``main()``); prompts, progress and warnings go to stderr.
+writing all happen in ``ziggy_migrate``. Every command answers on stdout with the human
+account (``human.py``) or one JSON document (``{"status", "statusText", "data"}``, the
+library result's ``to_dict()``; errors are printed by ``main()``), as ``--format`` says;
+prompts, progress and warnings go to stderr.
 
 This module holds the group and the commands that move one bundle in or out of one
 server (export, import, rollback, list); ``review`` holds ``plan`` and ``diff`` (reading
@@ -12,14 +13,18 @@ only), ``promote`` the server-to-server command.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
+import attrs
 import typer
 
 from ziggy_migrate import (
-    FlowSummary,
-    ImportPlan,
+    DEFAULT_LOCK_TIMEOUT,
+    ImportInterrupted,
+    ImportReport,
     Layout,
     export_flows,
     import_bundle,
@@ -27,10 +32,12 @@ from ziggy_migrate import (
     load_plan,
     preview_selection,
     rollback,
+    save_official,
 )
 
-from . import promote, review
+from . import human, promote, review
 from ._argv import split_values
+from .bundle import FileFormat, FileFormatOption
 from .options import (
     EXIT_CODES_HELP,
     BindingsOption,
@@ -41,6 +48,7 @@ from .options import (
     DryRunOption,
     DuplicateOption,
     FlowIdsOption,
+    FormatOption,
     InsecureOption,
     JsonOption,
     KeepScheduleStateOption,
@@ -64,19 +72,22 @@ from .options import (
 from .output import (
     Cancelled,
     CliError,
-    Progress,
-    configure_logging,
+    OutputFormat,
+    answer,
     confirm,
+    count,
     describe_selection,
     emit_json,
     help_to_stderr,
     info,
+    start,
     status_document,
-    summarise_import,
 )
 from .profiles import ProfileStore
+from .session import connected
 
 __all__ = [
+    "InterruptedImport",
     "app",
     "export_command",
     "import_command",
@@ -85,14 +96,16 @@ __all__ = [
 ]
 
 app = typer.Typer(
-    name="flow", help="Export, import, plan, diff, promote, roll back and list flows."
+    name="flow",
+    help="Export, import, plan, diff, promote, roll back and list flows.",
+    rich_markup_mode=None,
 )
 
 IMPORT_EPILOG = (
     "A saved plan (--plan, written by 'ziggy flow plan') fixes the mode and what happens to "
-    "each item: a mode flag that contradicts it is a usage error (exit 2), and when any "
-    "target item changed since the plan was made the import is refused, naming the items, "
-    "with nothing written (status 409, exit 1). Give the plan the same bundle and the same "
+    "each item. A mode flag that contradicts it, or any target item changed since the plan "
+    "was made, and the import is refused before anything is written, naming what differs "
+    "(status 409, exit 1). Give the plan the same bundle and the same "
     "--flow-ids/--tags it was made with.\n\n" + EXIT_CODES_HELP
 )
 
@@ -103,9 +116,49 @@ def flow(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is None:
         help_to_stderr(ctx)
         raise CliError(
-            "Missing command: use 'ziggy flow export', 'import', 'plan', 'diff', 'promote', "
-            "'rollback' or 'list'."
+            "Missing command after 'ziggy flow'.",
+            hint="Use 'ziggy flow export', 'import', 'plan', 'diff', 'promote', 'rollback' "
+            "or 'list' (each has --help).",
         )
+
+
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0,
+        metavar="SECONDS",
+        help="While another import into the same server runs on this machine, wait up to "
+        "this long for it, then give up writing nothing (exit 1); 0 does not wait.",
+    ),
+]
+
+
+class InterruptedImport(CliError):
+    """Ctrl-C during an import or a rollback: ``main()`` prints ``report`` (what was
+    written up to there; None when nothing was) with status 499, and exits 130."""
+
+    status = 499
+    exit_code = 130
+    default_hint = "Run the same command again to complete it."
+
+    def __init__(self, report: ImportReport | None) -> None:
+        done = "nothing was written" if report is None else "the report lists what was written"
+        super().__init__(f"Interrupted: {done}; run the same command again to complete it.")
+        self.report = report
+
+
+@contextlib.contextmanager
+def _interrupts_reported() -> Iterator[None]:
+    """Ctrl-C during an import or a rollback becomes :class:`InterruptedImport`, which
+    ``main()`` reports with what was written so far. (A failure after the writes began,
+    ``ImportIncompleteError``, carries its report to ``main()`` as it is.)"""
+    try:
+        yield
+    except ImportInterrupted as stopped:
+        raise InterruptedImport(stopped.report) from None
+    except KeyboardInterrupt:
+        raise InterruptedImport(None) from None
 
 
 FilePathExport = Annotated[
@@ -115,7 +168,8 @@ FilePathExport = Annotated[
         "--save-path",
         "-fp",
         metavar="PATH",
-        help="Where to write the bundle: a JSON file, or a folder with --layout dir.",
+        help="Where to write the bundle: a JSON file, or a folder with --layout dir (or the "
+        "official export file with --file-format official).",
         show_default=False,
     ),
 ]
@@ -147,6 +201,7 @@ def export_command(
             "(flow, connection, secret, structure, variable, schedule), for git diffs.",
         ),
     ] = Layout.FILE,
+    file_format: FileFormatOption = FileFormat.BUNDLE,
     no_prompt: NoPromptOption = False,
     strict_secrets: Annotated[
         bool,
@@ -163,38 +218,46 @@ def export_command(
     ca_bundle: CaBundleOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    output_format: FormatOption = None,
 ) -> None:
     """Export flows (by UUID and/or tag, or all) with everything they use into a bundle.
 
-    Secrets travel by name only, never with their values.
+    Secrets travel by name only, never with their values. --file-format official writes
+    the official ziggy CLI's export file instead, for a team still on the official CLI.
     """
-    configure_logging(verbose)
+    start(output_format, verbose)
+    official = file_format is FileFormat.OFFICIAL
+    if official and layout is Layout.DIR:
+        raise CliError("--layout dir goes with --file-format bundle: an official file is one file.")
     ids, tag_list = split_values(flow_ids), split_values(tags)
     profile = ProfileStore().resolve(server)
-    what = describe_selection(ids, tag_list)
     if not no_prompt and not confirm(
-        f"Export {what} from {profile.name} ({profile.address}) into {file_path}?"
+        f"Export {describe_selection(ids, tag_list)} from {profile.name} ({profile.address}) "
+        f"into {file_path}?"
     ):
         raise Cancelled("Cancelled at the prompt: nothing was exported.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
-    progress = Progress.for_terminal(quiet=quiet)
-    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
-    with client:
-        try:
-            result = export_flows(
-                client,
-                flow_ids=ids or None,
-                tags=tag_list or None,
-                strict_secrets=strict_secrets,
-                path=file_path,
-                layout=layout,
-                progress=progress.callback,
-            )
-        finally:
-            progress.close()
-    counts = ", ".join(f"{count} {kind}" for kind, count in result.counts.items() if count)
-    info(f"Exported {counts} from {profile.name} into {result.path}.")
-    emit_json(status_document(200, result.to_dict()))
+    with connected(
+        settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt, quiet=quiet
+    ) as session:
+        result = export_flows(
+            session.client,
+            flow_ids=ids or None,
+            tags=tag_list or None,
+            strict_secrets=strict_secrets,
+            path=None if official else file_path,
+            layout=layout,
+            progress=session.progress,
+        )
+    if official:
+        result = attrs.evolve(result, path=save_official(result.bundle, file_path))
+    answer(
+        status_document(200, {**result.to_dict(), "fileFormat": file_format.value}),
+        lambda: human.show_export(result, profile.name),
+        summary=human.export_summary(result, profile.name),
+    )
+    if not result.bundle.flows:  # a mistyped tag must not pass for an export in a script
+        raise typer.Exit(1)
 
 
 @app.command("import", epilog=IMPORT_EPILOG)
@@ -222,6 +285,7 @@ def import_command(
     no_prompt: NoPromptOption = False,
     no_backup: NoBackupOption = False,
     dry_run: DryRunOption = False,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
     password_stdin: PasswordStdinOption = False,
     concurrency: ConcurrencyOption = 8,
     timeout: TimeoutOption = None,
@@ -230,6 +294,7 @@ def import_command(
     ca_bundle: CaBundleOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    output_format: FormatOption = None,
 ) -> None:
     """Import a bundle into a server, choosing one mode: --skip, --duplicate or --overwrite
     (or --plan PLAN, which carries its mode).
@@ -240,56 +305,68 @@ def import_command(
     paused unless --keep-schedule-state is given. What each item became is recorded in
     the binding file (--bindings; for a bundle folder, bindings/SERVER.json inside it).
     """
-    configure_logging(verbose)
+    start(output_format, verbose)
     profile = target_profile(server, "import")
     mode = chosen_mode(skip=skip, duplicate=duplicate, overwrite=overwrite)
-    saved_plan: ImportPlan | None = None
-    if plan is not None:
-        saved_plan = load_plan(plan)
-        planned = saved_plan.mode
-        if mode is not None and mode is not planned:
-            raise CliError(
-                f"The plan {plan} was made with --{planned.value}, not --{mode.value}: "
-                "leave the mode out, or make a new plan."
-            )
-        mode = None  # the plan carries it
-        how = f"the plan {plan} (--{planned.value})"
-    elif mode is None:
-        raise CliError(
-            "Choose exactly one import mode: --skip, --duplicate or --overwrite (or apply a "
-            "saved plan with --plan)."
-        )
-    else:
+    saved_plan = load_plan(plan) if plan is not None else None
+    if saved_plan is not None:
+        how = f"the plan {plan} (--{saved_plan.mode.value})"
+    elif mode is not None:
         how = f"--{mode.value}"
+    else:
+        raise CliError(
+            "No import mode was given.",
+            hint="Choose exactly one import mode: --skip, --duplicate or --overwrite, or "
+            "apply a saved plan with --plan.",
+        )
     bundle = read_selected_bundle(file_path, flow_ids, tags)
     if not no_prompt and not dry_run:
-        backup_note = " and no backup" if no_backup else ""
         question = (
-            f"Import {len(bundle.flows)} flow(s) into {profile.name} ({profile.address}) "
-            f"with {how}{backup_note}?"
+            f"Import {count(len(bundle.flows), 'flow')} into {profile.name} ({profile.address}) "
+            f"with {how}{' and no backup' if no_backup else ''}?"
         )
         if not confirm(question):
             raise Cancelled("Cancelled at the prompt: nothing was imported.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
-    progress = Progress.for_terminal(quiet=quiet)
-    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
-    with client:
-        try:
-            report = import_bundle(
-                client,
-                bundle,
-                mode=mode,
-                plan=saved_plan,
-                backup=not no_backup,
-                dry_run=dry_run,
-                progress=progress.callback,
-                bindings=bindings_file(file_path, profile.name, bindings),
-                keep_schedule_state=keep_schedule_state,
+    with (
+        connected(
+            settings,
+            profile,
+            password_stdin=password_stdin,
+            allow_prompt=not no_prompt,
+            quiet=quiet,
+            bundle=bundle,
+        ) as session,
+        _interrupts_reported(),
+    ):
+        # The library refuses a mode that contradicts the plan, before any request.
+        report = import_bundle(
+            session.client,
+            bundle,
+            mode=mode,
+            plan=saved_plan,
+            backup=not no_backup,
+            dry_run=dry_run,
+            progress=session.progress,
+            lock_timeout=lock_timeout,
+            bindings=bindings_file(file_path, profile.name, bindings),
+            keep_schedule_state=keep_schedule_state,
+        )
+    _answer_import(report, profile.name)
+
+
+def _answer_import(report: ImportReport, server: str, verb: str = "Imported into") -> None:
+    """The answer of an import, a dry run or a rollback; exit 1 when an item failed."""
+    answer(
+        report.to_dict(),
+        lambda: human.show_import(report, server, verb=verb),
+        summary="\n".join(
+            filter(
+                None, (human.rollback_note(report), human.import_summary(report, server, verb=verb))
             )
-        finally:
-            progress.close()
-    summarise_import(report, server=profile.name)
-    emit_json(report.to_dict())
+        ),
+        warnings=human.import_warnings(report, server),
+    )
     if not report.ok:
         raise typer.Exit(1)
 
@@ -307,6 +384,7 @@ def rollback_command(
     no_prompt: NoPromptOption = False,
     no_backup: NoBackupOption = False,
     dry_run: DryRunOption = False,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
     password_stdin: PasswordStdinOption = False,
     concurrency: ConcurrencyOption = 8,
     timeout: TimeoutOption = None,
@@ -315,39 +393,48 @@ def rollback_command(
     ca_bundle: CaBundleOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    output_format: FormatOption = None,
 ) -> None:
     """Put back what an import overwrote, from the rollback bundle it saved.
 
     Every item in the file is written back over its copy on the server (matched by
     UUID). Items the import created are not removed. Prints the same report as import.
     """
-    configure_logging(verbose)
+    start(output_format, verbose)
     profile = target_profile(server, "rollback")
     bundle = load_bundle(file_path)
     if not no_prompt and not dry_run:
         saved = bundle.provenance
         backup_note = " with no backup" if no_backup else ""
         question = (
-            f"Restore {sum(bundle.counts.values())} item(s) ({len(bundle.flows)} flow(s)) "
+            f"Restore {count(sum(bundle.counts.values()), 'item')} "
+            f"({count(len(bundle.flows), 'flow')}) "
             f"saved from {saved.source.name or saved.source.url} at {saved.exported_at} "
             f"into {profile.name} ({profile.address}), overwriting them{backup_note}?"
         )
         if not confirm(question):
             raise Cancelled("Cancelled at the prompt: nothing was restored.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
-    progress = Progress.for_terminal(quiet=quiet)
-    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
-    with client:
-        try:
-            report = rollback(
-                client, bundle, backup=not no_backup, dry_run=dry_run, progress=progress.callback
-            )
-        finally:
-            progress.close()
-    summarise_import(report, server=profile.name, verb="Restored on")
-    emit_json(report.to_dict())
-    if not report.ok:
-        raise typer.Exit(1)
+    with (
+        connected(
+            settings,
+            profile,
+            password_stdin=password_stdin,
+            allow_prompt=not no_prompt,
+            quiet=quiet,
+            bundle=bundle,
+        ) as session,
+        _interrupts_reported(),
+    ):
+        report = rollback(
+            session.client,
+            bundle,
+            backup=not no_backup,
+            dry_run=dry_run,
+            progress=session.progress,
+            lock_timeout=lock_timeout,
+        )
+    _answer_import(report, profile.name, verb="Restored on")
 
 
 @app.command("list", epilog=EXIT_CODES_HELP)
@@ -364,47 +451,26 @@ def list_command(
     insecure: InsecureOption = False,
     ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
+    output_format: FormatOption = None,
 ) -> None:
-    """List a server's flows: a table for people, --json for scripts.
+    """List a server's flows: a table, or JSON with --json (or --format json).
 
     --flow-ids/--tags select as 'ziggy flow export' does (either matches), so this shows
     what an export would start from.
     """
-    configure_logging(verbose)
+    start(output_format, verbose)
     ids, tag_list = split_values(flow_ids), split_values(tags)
     profile = ProfileStore().resolve(server)
     settings = ConnectionSettings(
         timeout=timeout, insecure=insecure, ca_bundle=ca_bundle, retries=retries
     )
-    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
-    with client:
-        summaries = preview_selection(client, flow_ids=ids, tags=tag_list)
+    with connected(
+        settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt
+    ) as session:
+        summaries = preview_selection(session.client, flow_ids=ids, tags=tag_list)
     summaries.sort(key=lambda s: (s.name.lower(), s.uuid))
-    if as_json:
-        emit_json(status_document(200, [_summary_dict(s) for s in summaries]))
+    if as_json or output_format is OutputFormat.JSON:
+        emit_json(status_document(200, [summary.to_dict() for summary in summaries]))
         return
-    _print_table(summaries)
-
-
-def _summary_dict(summary: FlowSummary) -> dict[str, Any]:
-    """A flow summary in the server's own camelCase shape."""
-    return {
-        "uuid": summary.uuid,
-        "name": summary.name,
-        "listenerType": summary.listener_type,
-        "isSubflow": summary.is_subflow,
-        "tags": list(summary.tags),
-        "updatedAt": summary.updated_at,
-    }
-
-
-def _print_table(summaries: list[FlowSummary]) -> None:
-    headers = ("UUID", "NAME", "LISTENER", "SUBFLOW", "TAGS")
-    table = [
-        (s.uuid, s.name, s.listener_type, "yes" if s.is_subflow else "", ", ".join(s.tags))
-        for s in summaries
-    ]
-    widths = [max(len(r[i]) for r in [headers, *table]) for i in range(len(headers))]
-    for line in [headers, *table]:
-        typer.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-    typer.echo(f"{len(summaries)} flow(s)", err=True)
+    human.show_flows(summaries)  # a table even when piped: that is what list always printed
+    info(f"{count(len(summaries), 'flow')} on {profile.name}.")

@@ -12,13 +12,14 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 
 from ziggy_migrate import (
     Bundle,
     ImportMode,
+    RetryCallback,
     RetryPolicy,
     ZiggyClient,
     load_bundle,
@@ -27,7 +28,7 @@ from ziggy_migrate import (
 
 from . import credentials
 from ._argv import split_values
-from .output import CliError
+from .output import CliError, OutputFormat
 from .profiles import Profile, ProfileStore
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "DryRunOption",
     "DuplicateOption",
     "FlowIdsOption",
+    "FormatOption",
     "InsecureOption",
     "JsonOption",
     "KeepScheduleStateOption",
@@ -58,19 +60,33 @@ __all__ = [
     "bindings_file",
     "chosen_mode",
     "read_selected_bundle",
+    "required_mode",
     "target_profile",
 ]
 
 CONNECTION_PANEL = "Connection"
 
 EXIT_CODES_HELP = (
-    "Output: the flow commands (export, import, plan, diff, promote, rollback) print one "
-    "JSON document {status, statusText, data} on stdout, errors included; prompts, progress "
-    "and warnings go to stderr.\n\n"
+    "Output: --format human prints an account for people, --format json one JSON document "
+    "{status, statusText, data} (errors included); the default, auto, is human on a "
+    "terminal and JSON otherwise (ZIGGY_FORMAT sets it too). Prompts, progress, warnings "
+    "and errors (error: and hint: lines) go to stderr.\n\n"
     "Exit codes: 0 success; 1 some items failed (or the prompt was declined, a saved plan "
-    "no longer holds, or diff --exit-code found differences); 2 bad usage or bad input "
-    "file; 3 authentication or connection failure."
+    "no longer holds, an export selected no flow, or diff --exit-code found differences); "
+    "2 bad usage or bad input file; 3 authentication or connection failure."
 )
+
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        case_sensitive=False,
+        metavar="auto|human|json",
+        help="human: an account for people; json: the document for scripts; auto (the "
+        "default, or $ZIGGY_FORMAT): human on a terminal, JSON otherwise.",
+        show_default=False,
+    ),
+]
 
 ServerOption = Annotated[
     str | None,
@@ -78,7 +94,10 @@ ServerOption = Annotated[
         "--server",
         "-s",
         metavar="NAME",
-        help="Server profile to use (see 'ziggy auth --list'); the default profile if left out.",
+        help="Server profile to use (see 'ziggy auth --list'); if left out, $ZIGGY_SERVER, "
+        "else the default profile.",
+        envvar="ZIGGY_SERVER",
+        show_envvar=False,
         show_default=False,
     ),
 ]
@@ -126,7 +145,10 @@ NoPromptOption = Annotated[
     bool,
     typer.Option(
         "--no-prompt",
-        help="Never ask: no confirmation and no password prompt (for scripts and CI).",
+        help="Never ask: no confirmation and no password prompt (for scripts and CI; "
+        "ZIGGY_NO_PROMPT=1 does the same).",
+        envvar="ZIGGY_NO_PROMPT",
+        show_envvar=False,
     ),
 ]
 PasswordStdinOption = Annotated[
@@ -137,7 +159,7 @@ PasswordStdinOption = Annotated[
     ),
 ]
 JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")
+    bool, typer.Option("--json", help="Print JSON for scripts instead of a table (--format json).")
 ]
 ConcurrencyOption = Annotated[
     int,
@@ -231,7 +253,7 @@ KeepScheduleStateOption = Annotated[
         "paused, and listed in data.schedulesPaused to switch on).",
     ),
 ]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display on stderr.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")]
 VerboseOption = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Log every request to stderr (secrets are redacted)."),
@@ -242,8 +264,9 @@ def target_profile(server: str | None, command: str) -> Profile:
     """The profile named by a --server that writes: never the default, so never by accident."""
     if server is None:
         raise CliError(
-            f"'ziggy flow {command}' needs --server NAME, even when a default server is set, "
-            "so that a bundle is never loaded into the wrong server."
+            f"'ziggy flow {command}' writes to a server and none was named.",
+            hint="Pass --server NAME: a command that writes never falls back to the default "
+            "server or $ZIGGY_SERVER.",
         )
     return ProfileStore().get(server)
 
@@ -267,6 +290,17 @@ def bindings_file(bundle: Path, server: str, given: Path | None) -> Path | None:
     return bundle / "bindings" / f"{server}.json" if bundle.is_dir() else None
 
 
+def required_mode(*, skip: bool, duplicate: bool, overwrite: bool) -> ImportMode:
+    """The one mode flag given; none is a usage error."""
+    mode = chosen_mode(skip=skip, duplicate=duplicate, overwrite=overwrite)
+    if mode is None:
+        raise CliError(
+            "No import mode was given.",
+            hint="Choose exactly one import mode: --skip, --duplicate or --overwrite.",
+        )
+    return mode
+
+
 def chosen_mode(*, skip: bool, duplicate: bool, overwrite: bool) -> ImportMode | None:
     """The one mode flag given (None when there is none); two or more is a usage error."""
     modes = [
@@ -280,8 +314,8 @@ def chosen_mode(*, skip: bool, duplicate: bool, overwrite: bool) -> ImportMode |
     ]
     if len(modes) > 1:
         raise CliError(
-            "Choose exactly one import mode: --skip, --duplicate or --overwrite "
-            f"(got {' and '.join('--' + m.value for m in modes)})."
+            f"Two import modes were given: {' and '.join('--' + m.value for m in modes)}.",
+            hint="Choose exactly one import mode: --skip, --duplicate or --overwrite.",
         )
     return modes[0] if modes else None
 
@@ -296,16 +330,26 @@ class ConnectionSettings:
     ca_bundle: Path | None = None
     retries: int | None = None
 
-    def connect(self, profile: Profile, *, password_stdin: bool, allow_prompt: bool) -> ZiggyClient:
+    def connect(
+        self,
+        profile: Profile,
+        *,
+        password_stdin: bool,
+        allow_prompt: bool,
+        on_retry: RetryCallback | None = None,
+    ) -> ZiggyClient:
         """A client for ``profile``, its password found in the documented order."""
         stdin_password = credentials.read_password_stdin() if password_stdin else None
         password = credentials.resolve_password(
             profile.name, profile.username, stdin_password=stdin_password, allow_prompt=allow_prompt
         )
-        return self.client(profile, password)
+        return self.client(profile, password, on_retry=on_retry)
 
-    def client(self, profile: Profile, password: str) -> ZiggyClient:
-        """A client for ``profile`` (the library itself warns when TLS checks are off)."""
+    def client(
+        self, profile: Profile, password: str, *, on_retry: RetryCallback | None = None
+    ) -> ZiggyClient:
+        """A client for ``profile`` (the library itself warns when TLS checks are off);
+        ``on_retry`` hears of each retry (the progress display shows it)."""
         verify: bool | str = True
         if self.ca_bundle is not None:
             verify = str(self.ca_bundle)
@@ -313,26 +357,27 @@ class ConnectionSettings:
             # One warning from the library is enough; urllib3 would add one per request.
             warnings.filterwarnings("ignore", message="Unverified HTTPS request")
             verify = False
-        retry = None if self.retries is None else RetryPolicy(attempts=self.retries + 1)
-        if self.timeout is None:
-            return ZiggyClient(
-                profile.url,
-                profile.port,
-                profile.username,
-                password,
-                verify=verify,
-                retry=retry,
-                max_workers=self.concurrency,
-                name=profile.name,
-            )
+        timeout: _Timeout = {} if self.timeout is None else {"timeout": self.timeout}
         return ZiggyClient(
             profile.url,
             profile.port,
             profile.username,
             password,
-            timeout=self.timeout,
             verify=verify,
-            retry=retry,
+            retry=self.retry_policy,
             max_workers=self.concurrency,
             name=profile.name,
+            on_retry=on_retry,
+            **timeout,
         )
+
+    @property
+    def retry_policy(self) -> RetryPolicy | None:
+        """The policy --retries asks for (None: the library's default)."""
+        return None if self.retries is None else RetryPolicy(attempts=self.retries + 1)
+
+
+class _Timeout(TypedDict, total=False):
+    """--timeout when given; left out, the client keeps its own default."""
+
+    timeout: float

@@ -156,6 +156,28 @@ class ProfileStore:
             self._default = profile.name
         self._save()
 
+    def add_all(self, profiles: list[Profile], *, make_default: str | None = None) -> None:
+        """Add or replace several profiles in one save (all or none are written).
+
+        ``make_default`` names one of them to become the default; without it, the first
+        becomes the default only when there is none yet.
+        """
+        for profile in profiles:
+            validate_name(profile.name)
+        if make_default is not None and make_default not in {p.name for p in profiles}:
+            raise ValueError(f"{make_default!r} is not among the profiles added")
+        before = (dict(self._profiles), self._default)
+        self._profiles.update({profile.name: profile for profile in profiles})
+        if make_default is not None:
+            self._default = make_default
+        elif self._default is None and profiles:
+            self._default = profiles[0].name
+        try:
+            self._save()
+        except BaseException:
+            self._profiles, self._default = before
+            raise
+
     def remove(self, name: str) -> Profile:
         profile = self.get(name)
         del self._profiles[name]

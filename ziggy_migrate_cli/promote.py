@@ -13,6 +13,7 @@ import typer
 
 from ziggy_migrate import promote
 
+from . import human
 from ._argv import split_values
 from .options import (
     BindingsOption,
@@ -22,6 +23,7 @@ from .options import (
     DryRunOption,
     DuplicateOption,
     FlowIdsOption,
+    FormatOption,
     InsecureOption,
     KeepScheduleStateOption,
     NoBackupOption,
@@ -33,20 +35,11 @@ from .options import (
     TagsOption,
     TimeoutOption,
     VerboseOption,
-    chosen_mode,
+    required_mode,
 )
-from .output import (
-    Cancelled,
-    CliError,
-    Progress,
-    configure_logging,
-    confirm,
-    describe_selection,
-    emit_json,
-    info,
-    summarise_import,
-)
+from .output import Cancelled, CliError, answer, confirm, describe_selection, start
 from .profiles import ProfileStore
+from .session import connected
 
 __all__ = ["promote_command"]
 
@@ -106,6 +99,7 @@ def promote_command(
     ca_bundle: CaBundleOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    output_format: FormatOption = None,
 ) -> None:
     """Promote flows from one server to another: export (by UUID and/or tag, or all), then
     import with one mode: --skip, --duplicate or --overwrite.
@@ -113,12 +107,13 @@ def promote_command(
     The bundle is kept and its path reported. Passwords come from the environment or the
     keyring (or a prompt on a terminal); the connection options apply to both servers.
     """
-    configure_logging(verbose)
-    mode = chosen_mode(skip=skip, duplicate=duplicate, overwrite=overwrite)
-    if mode is None:
-        raise CliError("Choose exactly one import mode: --skip, --duplicate or --overwrite.")
+    start(output_format, verbose)
+    mode = required_mode(skip=skip, duplicate=duplicate, overwrite=overwrite)
     if from_server == to_server:
-        raise CliError(f"--from and --to are both {from_server!r}: promote between two servers.")
+        raise CliError(
+            f"--from and --to are both {from_server!r}.",
+            hint="Promote between two servers: name another profile with --to.",
+        )
     store = ProfileStore()
     origin, destination = store.get(from_server), store.get(to_server)
     ids, tag_list = split_values(flow_ids), split_values(tags)
@@ -132,42 +127,30 @@ def promote_command(
         if not confirm(question):
             raise Cancelled("Cancelled at the prompt: nothing was exported or imported.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
-    progress = Progress.for_terminal(quiet=quiet)
-    allow_prompt = not no_prompt  # passwords are found here; the first request comes later
-    with (
-        settings.connect(origin, password_stdin=False, allow_prompt=allow_prompt) as source,
-        settings.connect(destination, password_stdin=False, allow_prompt=allow_prompt) as target,
-    ):
-        try:
-            result = promote(
-                source,
-                target,
-                mode=mode,
-                flow_ids=ids or None,
-                tags=tag_list or None,
-                backup=not no_backup,
-                dry_run=dry_run,
-                strict_secrets=strict_secrets,
-                bundle_dir=bundle_dir,
-                progress=progress.callback,
-                bindings=bindings,
-                keep_schedule_state=keep_schedule_state,
-            )
-        finally:
-            progress.close()
-    info(f"Exported from {origin.name} into {result.bundle_path} (kept).")
-    summarise_import(result.report, server=destination.name)
-    document = result.report.to_dict()
-    emit_json(
-        {
-            "status": document["status"],
-            "statusText": document["statusText"],
-            "data": {
-                "bundlePath": str(result.bundle_path),
-                "export": result.export.to_dict(),
-                "import": document["data"],
-            },
-        }
+    with connected(
+        settings, origin, destination, allow_prompt=not no_prompt, quiet=quiet
+    ) as session:
+        result = promote(
+            *session.clients,
+            mode=mode,
+            flow_ids=ids or None,
+            tags=tag_list or None,
+            backup=not no_backup,
+            dry_run=dry_run,
+            strict_secrets=strict_secrets,
+            bundle_dir=bundle_dir,
+            progress=session.progress,
+            bindings=bindings,
+            keep_schedule_state=keep_schedule_state,
+        )
+    report = result.report
+    answer(
+        result.to_dict(),
+        lambda: human.show_promote(result, origin.name, destination.name),
+        summary=human.promote_export_line(result, origin.name)
+        + "\n"
+        + human.import_summary(report, destination.name),
+        warnings=human.import_warnings(report, destination.name),
     )
-    if not result.report.ok:
+    if not report.ok:
         raise typer.Exit(1)

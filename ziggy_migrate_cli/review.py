@@ -22,6 +22,7 @@ from ziggy_migrate import (
     save_plan,
 )
 
+from . import human
 from ._argv import split_values
 from .options import (
     EXIT_CODES_HELP,
@@ -31,6 +32,7 @@ from .options import (
     ConnectionSettings,
     DuplicateOption,
     FlowIdsOption,
+    FormatOption,
     InsecureOption,
     NoPromptOption,
     OverwriteOption,
@@ -41,12 +43,13 @@ from .options import (
     TimeoutOption,
     VerboseOption,
     bindings_file,
-    chosen_mode,
     read_selected_bundle,
+    required_mode,
     target_profile,
 )
-from .output import CliError, configure_logging, emit_json, info, status_document, warn
+from .output import CliError, answer, start, status_document
 from .profiles import ProfileStore
+from .session import connected
 
 __all__ = ["DIFF_EPILOG", "PLAN_EPILOG", "diff_command", "plan_command"]
 
@@ -99,6 +102,7 @@ def plan_command(
     insecure: InsecureOption = False,
     ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
+    output_format: FormatOption = None,
 ) -> None:
     """Save what importing a bundle would do, item by item, without writing to the server.
 
@@ -106,44 +110,37 @@ def plan_command(
     of the target item as it is now; 'ziggy flow import --plan PLAN' applies exactly that,
     or refuses if the target changed in between.
     """
-    configure_logging(verbose)
+    start(output_format, verbose)
     profile = target_profile(server, "plan")
-    mode = chosen_mode(skip=skip, duplicate=duplicate, overwrite=overwrite)
-    if mode is None:
-        raise CliError("Choose exactly one import mode: --skip, --duplicate or --overwrite.")
+    mode = required_mode(skip=skip, duplicate=duplicate, overwrite=overwrite)
     bundle = read_selected_bundle(file_path, flow_ids, tags)
     settings = ConnectionSettings(
         timeout=timeout, insecure=insecure, ca_bundle=ca_bundle, retries=retries
     )
-    client = settings.connect(profile, password_stdin=password_stdin, allow_prompt=not no_prompt)
-    with client:
+    with connected(
+        settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt
+    ) as session:
         plan = plan_import(
-            client, bundle, mode=mode, bindings=bindings_file(file_path, profile.name, bindings)
+            session.client,
+            bundle,
+            mode=mode,
+            bindings=bindings_file(file_path, profile.name, bindings),
         )
     path = save_plan(plan, out)
-    for warning in plan.warnings:
-        warn(warning)
-    counts = ", ".join(f"{n} {action}" for action, n in sorted(plan.summary().items()))
     selection = "".join(
         f" {flag} {' '.join(shlex.quote(value) for value in values)}"
         for flag, values in (("--flow-ids", split_values(flow_ids)), ("--tags", split_values(tags)))
         if values
     )
-    info(
-        f"Plan for {profile.name} with --{mode.value}: {counts or 'nothing'}. Saved to {path}; "
-        f"apply it with: ziggy flow import --server {profile.name} --file-path "
+    apply_with = (
+        f"ziggy flow import --server {profile.name} --file-path "
         f"{shlex.quote(str(file_path))}{selection} --plan {shlex.quote(str(path))}"
     )
-    emit_json(
-        status_document(
-            200,
-            {
-                "planPath": str(path),
-                "summary": plan.summary(),
-                "items": plan.to_dict()["items"],
-                "warnings": list(plan.warnings),
-            },
-        )
+    answer(
+        status_document(200, plan.summary_dict(path)),
+        lambda: human.show_plan(plan, profile.name, path, apply_with),
+        summary=f"{human.plan_summary(plan, profile.name, path)} Apply it with: {apply_with}",
+        warnings=plan.warnings,
     )
 
 
@@ -189,13 +186,17 @@ def diff_command(
     insecure: InsecureOption = False,
     ca_bundle: CaBundleOption = None,
     verbose: VerboseOption = False,
+    output_format: FormatOption = None,
 ) -> None:
     """Show what differs between a bundle and a server (--server) or another bundle
     (--against): items added, removed or changed, with the changed fields.
     """
-    configure_logging(verbose)
+    start(output_format, verbose)
     if (server is None) == (against is None):
-        raise CliError("Compare with exactly one of --server NAME or --against PATH.")
+        raise CliError(
+            "Give the base to compare with: " + ("not both." if server else "none was given."),
+            hint="Compare with exactly one of --server NAME or --against PATH.",
+        )
     new = load_bundle(file_path)
     if against is not None:
         diff = diff_bundles(load_bundle(against), new)
@@ -205,14 +206,15 @@ def diff_command(
         settings = ConnectionSettings(
             timeout=timeout, insecure=insecure, ca_bundle=ca_bundle, retries=retries
         )
-        client = settings.connect(
-            profile, password_stdin=password_stdin, allow_prompt=not no_prompt
-        )
-        with client:
-            diff = diff_with_server(client, new)
+        with connected(
+            settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt
+        ) as session:
+            diff = diff_with_server(session.client, new)
         base = profile.name
-    counts = ", ".join(f"{n} {change}" for change, n in diff.summary().items() if n)
-    info(f"{file_path} against {base}: {counts or 'nothing to compare'}.")
-    emit_json(status_document(200, diff.to_dict()))
+    answer(
+        status_document(200, diff.to_dict()),
+        lambda: human.show_diff(diff, str(file_path), base),
+        summary=human.diff_summary(diff, str(file_path), base),
+    )
     if exit_code and diff.has_differences:
         raise typer.Exit(1)

@@ -5,6 +5,10 @@ Every test runs with ``ZIGGY_CONFIG_DIR`` in its own temporary directory, no
 reads or writes the real user config or the real keyring. ``cli`` runs ``main()`` in
 process under Typer's ``CliRunner`` isolation (separate stdout and stderr);
 ``run_subprocess`` runs ``python -m ziggy_migrate_cli`` for real.
+
+The emulators: ``dev_emulator`` is seeded by ``seeded`` (``samples.seed_tagged_dev``);
+``prod`` is the suite's empty one (``tests/conftest.py``). Helpers that read or change an
+emulator live in ``tests/samples.py``, the suite's one helpers module.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import attrs
 import keyring
 import keyring.backend
 import keyring.backends.fail
@@ -28,12 +31,13 @@ import pytest
 from typer.testing import CliRunner
 
 import ziggy_migrate
-from ziggy_migrate import ZiggyClient, export_flows
 from ziggy_migrate.testing import ZiggyEmulator
 from ziggy_migrate_cli import output
 from ziggy_migrate_cli.credentials import SERVICE_NAME
 from ziggy_migrate_cli.main import main
 from ziggy_migrate_cli.profiles import Profile, ProfileStore
+
+from ..samples import TaggedDev, seed_tagged_dev
 
 SRC_DIR = Path(ziggy_migrate.__file__).resolve().parents[1]  # where the tested package is
 PASSWORD = "admin"
@@ -79,8 +83,20 @@ class CliResult:
 
     @property
     def message(self) -> str:
+        """The error document's message (what happened)."""
         message: str = self.json["data"]["message"]
         return message
+
+    @property
+    def hint(self) -> str:
+        """The error document's hint (the one thing to do)."""
+        hint: str = self.json["data"]["hint"]
+        return hint
+
+    @property
+    def said(self) -> str:
+        """Message and hint together: everything the error tells."""
+        return f"{self.message} {self.hint}"
 
 
 class Cli:
@@ -119,12 +135,15 @@ class Cli:
         return CliResult(code, stdout, stderr)
 
 
+_OUTSIDE_SETTINGS = ("PYTHON_KEYRING_BACKEND", "ZIGGY_SERVER", "ZIGGY_FORMAT", "ZIGGY_NO_PROMPT")
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     """A private config dir, no password variables, and an in-memory keyring."""
     monkeypatch.setenv("ZIGGY_CONFIG_DIR", str(tmp_path / "config"))
     for name in list(os.environ):
-        if name.startswith("ZIGGY_PASSWORD") or name == "PYTHON_KEYRING_BACKEND":
+        if name.startswith("ZIGGY_PASSWORD") or name in _OUTSIDE_SETTINGS:
             monkeypatch.delenv(name)
     memory = MemoryKeyring()
     keyring.set_keyring(memory)
@@ -165,62 +184,15 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Cli:
     return Cli(monkeypatch)
 
 
-@dataclass(frozen=True)
-class Seeded:
-    """UUIDs of the items seeded on the dev emulator, by role."""
-
-    orders: str
-    invoices: str
-    subflow: str
-    sandbox: str
-
-
-def seed_dev(ziggy: ZiggyEmulator) -> Seeded:
-    """Two tagged flows, a subflow called by UUID, connections using secrets, a stray."""
-    ziggy.add_secret("PG_PASSWORD", dev_value="pg-dev-value", prod_value="pg-prod-value")
-    ziggy.add_secret("CRM_TOKEN", prod_value="crm-prod-value")
-    pg = ziggy.add_connection(
-        "Orders DB",
-        type="Postgres",
-        dev_value="{ host: 'db', user: 'app', password: 'secrets.PG_PASSWORD' }",
-    )
-    crm = ziggy.add_connection(
-        "CRM", type="Hubspot", dev_value="{ accessToken: 'secrets.CRM_TOKEN' }"
-    )
-    subflow = ziggy.add_flow("Format address", is_subflow=True)
-    orders = ziggy.add_flow(
-        "Sync orders",
-        tags=["tag1", "production"],
-        nodes=[
-            {"id": "a", "type": "postgres", "data": {"connectionUuid": pg["uuid"]}},
-            {"id": "b", "type": "subflow", "data": {"flowUuid": subflow["uuid"]}},
-            {"id": "c", "type": "js", "data": {"code": "return secrets.CRM_TOKEN;"}},
-        ],
-    )
-    invoices = ziggy.add_flow(
-        "Invoices",
-        tags=["tag2"],
-        nodes=[{"id": "a", "type": "hubspot", "data": {"connectionUuid": crm["uuid"]}}],
-    )
-    sandbox = ziggy.add_flow("Sandbox", tags=["sandbox"])
-    return Seeded(orders["uuid"], invoices["uuid"], subflow["uuid"], sandbox["uuid"])
-
-
 @pytest.fixture
-def dev() -> Iterator[ZiggyEmulator]:
+def dev_emulator() -> Iterator[ZiggyEmulator]:
     with ZiggyEmulator(name="dev") as ziggy:
         yield ziggy
 
 
 @pytest.fixture
-def prod() -> Iterator[ZiggyEmulator]:
-    with ZiggyEmulator(name="prod") as ziggy:
-        yield ziggy
-
-
-@pytest.fixture
-def seeded(dev: ZiggyEmulator) -> Seeded:
-    return seed_dev(dev)
+def seeded(dev_emulator: ZiggyEmulator) -> TaggedDev:
+    return seed_tagged_dev(dev_emulator)
 
 
 def add_profile(
@@ -236,10 +208,13 @@ def add_profile(
 
 @pytest.fixture
 def profiles(
-    dev: ZiggyEmulator, prod: ZiggyEmulator, seeded: Seeded, memory_keyring: MemoryKeyring
-) -> Seeded:
+    dev_emulator: ZiggyEmulator,
+    prod: ZiggyEmulator,
+    seeded: TaggedDev,
+    memory_keyring: MemoryKeyring,
+) -> TaggedDev:
     """Profiles "dev" (the default) and "prod" with their passwords in the keyring."""
-    add_profile("dev", dev, memory_keyring, default=True)
+    add_profile("dev", dev_emulator, memory_keyring, default=True)
     add_profile("prod", prod, memory_keyring)
     return seeded
 
@@ -278,41 +253,3 @@ def run_subprocess(
         check=False,
     )
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
-
-
-def client_for(ziggy: ZiggyEmulator) -> ZiggyClient:
-    """A library client for an emulator (to set up or change a server behind the CLI's back)."""
-    return ZiggyClient(ziggy.url, ziggy.port, ziggy.username, ziggy.password, name=ziggy.name)
-
-
-def export_to(ziggy: ZiggyEmulator, path: Path, *, tags: Sequence[str] | None = None) -> Path:
-    """Export ``ziggy``'s flows (those with any of ``tags``, or all) to ``path`` via the library."""
-    with client_for(ziggy) as client:
-        export_flows(client, tags=tags, path=path)
-    return path
-
-
-def flow_named(ziggy: ZiggyEmulator, name: str) -> dict[str, Any]:
-    """The one flow called ``name`` in the emulator's database."""
-    flows: list[dict[str, Any]] = ziggy.snapshot()["flows"]
-    (flow,) = [flow for flow in flows if flow["name"] == name]
-    return flow
-
-
-def edit_flow_node(ziggy: ZiggyEmulator, name: str, index: int, **changes: Any) -> None:
-    """Change keys of one node of a flow through the API, as someone in the editor would."""
-    uuid = flow_named(ziggy, name)["uuid"]
-    with client_for(ziggy) as client:
-        flow = client.get_flow(uuid).flow
-        nodes = [dict(node) for node in flow.nodes]
-        nodes[index] = {**nodes[index], **changes}
-        client.update_flow(uuid, attrs.evolve(flow, nodes=nodes))
-
-
-def write_requests(ziggy: ZiggyEmulator) -> int:
-    """Logged requests that could change the server (a login is a POST that changes nothing)."""
-    return sum(
-        1
-        for request in ziggy.requests
-        if request.method != "GET" and not request.path.startswith("/api/auth/")
-    )

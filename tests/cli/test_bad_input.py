@@ -19,7 +19,8 @@ import pytest
 from ziggy_migrate import dump_bundle, export_flows
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, MemoryKeyring, add_profile, client_for, seed_dev
+from ..samples import client_for, seed_tagged_dev
+from .conftest import Cli, MemoryKeyring, add_profile
 
 Document = dict[str, Any]
 
@@ -139,7 +140,7 @@ def target() -> Iterator[ZiggyEmulator]:
 @pytest.fixture(scope="module")
 def valid(target: ZiggyEmulator) -> tuple[Document, str]:
     """A valid bundle (every kind of reference in it), as a document and as its text."""
-    seed_dev(target)
+    seed_tagged_dev(target)
     with client_for(target) as client:
         text = dump_bundle(export_flows(client).bundle)
     return json.loads(text), text
@@ -207,4 +208,4 @@ def test_the_message_names_the_place(
     bad = _hostile(name, tmp_path, valid)
     result = cli("flow", "import", "-s", "prod", "-fp", str(bad), "--skip", "--no-prompt")
     assert result.exit_code == 2
-    assert CORPUS[name].place in result.message
+    assert CORPUS[name].place in result.said

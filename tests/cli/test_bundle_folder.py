@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, Seeded
+from ..samples import TaggedDev
+from .conftest import Cli
 
 
 def _names(folder: Path, kind: str) -> list[str]:
@@ -15,7 +16,7 @@ def _names(folder: Path, kind: str) -> list[str]:
 
 
 def test_export_a_folder_then_plan_import_and_diff_from_it(
-    cli: Cli, profiles: Seeded, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     folder = tmp_path / "flows"
     exported = cli(
@@ -61,7 +62,7 @@ def test_export_a_folder_then_plan_import_and_diff_from_it(
 
 
 def test_a_folder_is_written_canonically_and_replaced_whole(
-    cli: Cli, profiles: Seeded, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, tmp_path: Path
 ) -> None:
     folder = tmp_path / "flows"
     base = ("export", "-s", "dev", "--layout", "dir", "-fp", str(folder), "--no-prompt")
@@ -71,13 +72,13 @@ def test_a_folder_is_written_canonically_and_replaced_whole(
     assert _names(folder, "flows") == ["Invoices"]
 
 
-def test_the_layout_is_checked(cli: Cli, profiles: Seeded, tmp_path: Path) -> None:
+def test_the_layout_is_checked(cli: Cli, profiles: TaggedDev, tmp_path: Path) -> None:
     taken = tmp_path / "taken.json"
     taken.write_text("{}")
     onto_a_file = cli("export", "-s", "dev", "--layout", "dir", "-fp", str(taken), "--no-prompt")
     assert onto_a_file.exit_code == 2
-    assert "not a bundle folder" in onto_a_file.message
+    assert "not a bundle folder" in onto_a_file.said
     assert taken.read_text() == "{}"
     unknown = cli("export", "-s", "dev", "--layout", "zip", "-fp", str(taken), "--no-prompt")
     assert unknown.exit_code == 2
-    assert "--layout" in unknown.message
+    assert "--layout" in unknown.said

@@ -38,6 +38,9 @@ def test_demo_runs_every_step_without_profiles_or_keyring(cli: Cli, config_dir: 
     assert _match_methods(skip) == {"uuid"}
     assert "dev at http://127.0.0.1:" in result.stderr
     assert not config_dir.exists()  # no profile was written
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == len(set(warnings)) == 1  # the subflow flag, once for four imports
+    assert "1 structure, 1 variable" in result.stderr
     state = Path(os.environ["ZIGGY_STATE_DIR"])
     assert not state.exists() or not any(state.rglob("*"))  # nor any rollback bundle
 

@@ -8,13 +8,14 @@ import pytest
 
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, Seeded, edit_flow_node, export_to, write_requests
+from ..samples import TaggedDev, edit_flow_node, export_to, write_requests
+from .conftest import Cli
 
 
 def test_one_edit_on_the_server_is_one_changed_field(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
-    bundle = export_to(dev, tmp_path / "invoices.json", tags=["tag2"])
+    bundle = export_to(dev_emulator, tmp_path / "invoices.json", tags=["tag2"])
     imported = cli("flow", "import", "-s", "prod", "-fp", str(bundle), "--skip", "--no-prompt")
     assert imported.exit_code == 0, imported.stdout
     args = ("flow", "diff", "--server", "prod", "--file-path", str(bundle))
@@ -48,7 +49,7 @@ def test_one_edit_on_the_server_is_one_changed_field(
     assert write_requests(prod) == 0  # diffing only reads
 
 
-def test_against_names_the_base(cli: Cli, profiles: Seeded, tmp_path: Path) -> None:
+def test_against_names_the_base(cli: Cli, profiles: TaggedDev, tmp_path: Path) -> None:
     old = tmp_path / "old.json"
     new = tmp_path / "new.json"
     for path, tags in ((old, ["tag1"]), (new, ["tag1", "tag2"])):
@@ -77,16 +78,16 @@ def test_against_names_the_base(cli: Cli, profiles: Seeded, tmp_path: Path) -> N
 )
 def test_exactly_one_base(
     cli: Cli,
-    profiles: Seeded,
-    dev: ZiggyEmulator,
+    profiles: TaggedDev,
+    dev_emulator: ZiggyEmulator,
     prod: ZiggyEmulator,
     tmp_path: Path,
     extra: list[str],
 ) -> None:
-    bundle = export_to(dev, tmp_path / "b.json", tags=["tag1"])
-    dev.reset_requests()
+    bundle = export_to(dev_emulator, tmp_path / "b.json", tags=["tag1"])
+    dev_emulator.reset_requests()
     args = [arg.format(bundle=bundle) for arg in extra]
     result = cli("flow", "diff", "-fp", str(bundle), *args)
     assert result.exit_code == 2
-    assert "exactly one of --server NAME or --against PATH" in result.message
-    assert dev.request_count() == prod.request_count() == 0
+    assert "exactly one of --server NAME or --against PATH" in result.said
+    assert dev_emulator.request_count() == prod.request_count() == 0

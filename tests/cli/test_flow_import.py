@@ -11,14 +11,15 @@ import pytest
 from ziggy_migrate import ZiggyClient, export_flows
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, Seeded, export_to
+from ..samples import TaggedDev, export_to
+from .conftest import Cli
 
 
 @pytest.fixture
-def bundle(profiles: Seeded, dev: ZiggyEmulator, tmp_path: Path) -> Path:
+def bundle(profiles: TaggedDev, dev_emulator: ZiggyEmulator, tmp_path: Path) -> Path:
     """The tag1 flows of dev (a flow, its subflow, a connection, two secrets)."""
     path = tmp_path / "bundle.json"
-    with ZiggyClient(dev.url, dev.port, "admin", "admin") as client:
+    with ZiggyClient(dev_emulator.url, dev_emulator.port, "admin", "admin") as client:
         export_flows(client, tags=["tag1"], path=path)
     return path
 
@@ -65,15 +66,15 @@ def test_second_overwrite_matches_by_binding_and_says_so(
 
 
 def test_import_needs_server_even_with_a_default(
-    cli: Cli, bundle: Path, dev: ZiggyEmulator, prod: ZiggyEmulator
+    cli: Cli, bundle: Path, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator
 ) -> None:
-    dev.reset_requests()
+    dev_emulator.reset_requests()
     result = cli("flow", "import", "--file-path", str(bundle), "--skip", "--no-prompt")
     assert result.exit_code == 2
     assert result.json["status"] == 400
-    assert "--server" in result.message
-    assert "wrong server" in result.message
-    assert dev.request_count() == 0
+    assert "--server" in result.said
+    assert "none was named" in result.said
+    assert dev_emulator.request_count() == 0
     assert prod.request_count() == 0
 
 
@@ -86,7 +87,7 @@ def test_exactly_one_mode(
 ) -> None:
     result = cli("import", "-s", "prod", "-fp", str(bundle), *modes, "--no-prompt")
     assert result.exit_code == 2
-    assert needle in result.message
+    assert needle in result.said
     assert prod.request_count() == 0
 
 
@@ -95,19 +96,19 @@ def test_exactly_one_mode(
     ["{not json", '{"schemaVersion": 1}', "[]", '{"schemaVersion": 999, "flows": []}'],
 )
 def test_a_bad_bundle_is_refused_before_the_server_is_contacted(
-    cli: Cli, profiles: Seeded, prod: ZiggyEmulator, tmp_path: Path, content: str
+    cli: Cli, profiles: TaggedDev, prod: ZiggyEmulator, tmp_path: Path, content: str
 ) -> None:
     path = tmp_path / "bad.json"
     path.write_text(content)
     result = cli("import", "-s", "prod", "-fp", str(path), "--skip", "--no-prompt")
     assert result.exit_code == 2, result.stdout
     assert result.json["status"] == 400
-    assert "\n" not in result.message
+    assert "\n" not in result.said
     assert prod.request_count() == 0
 
 
 def test_a_missing_bundle_file_is_bad_input(
-    cli: Cli, profiles: Seeded, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     result = cli(
         "import", "-s", "prod", "-fp", str(tmp_path / "nope.json"), "--skip", "--no-prompt"
@@ -130,7 +131,7 @@ def test_without_a_terminal_import_refuses_to_prompt(
 ) -> None:
     result = cli("import", "-s", "prod", "-fp", str(bundle), "--overwrite")
     assert result.exit_code == 2
-    assert "--no-prompt" in result.message
+    assert "--no-prompt" in result.said
     assert prod.request_count() == 0
 
 
@@ -139,7 +140,7 @@ def test_the_confirmation_names_count_server_and_mode(
 ) -> None:
     args = ("import", "-s", "prod", "-fp", str(bundle), "--overwrite")
     declined = cli(*args, input="\n", terminal=True)  # the default answer is no
-    question = f"Import 2 flow(s) into prod ({prod.base_url}) with --overwrite? [y/N]"
+    question = f"Import 2 flows into prod ({prod.base_url}) with --overwrite? [y/N]"
     assert question in declined.stderr
     assert declined.exit_code == 1
     assert _flow_names(prod) == []
@@ -153,16 +154,18 @@ def test_a_failed_backup_writes_nothing(cli: Cli, bundle: Path, prod: ZiggyEmula
     result = cli("import", "-s", "prod", "-fp", str(bundle), "--overwrite", "--no-prompt")
     assert result.exit_code == 1
     assert result.json["status"] == 500
-    assert "--no-backup" in result.message
+    assert "--no-backup" in result.said
     assert _flow_names(prod) == []
 
 
 def test_failed_items_give_exit_1_and_a_207_report(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     # An old connection type the target's API refuses to create.
-    odd = dev.add_connection("Legacy", type="Gopher", dev_value="{ host: 'x' }")
-    dev.add_flow("Old", tags=["old"], nodes=[{"id": "a", "data": {"connectionUuid": odd["uuid"]}}])
+    odd = dev_emulator.add_connection("Legacy", type="Gopher", dev_value="{ host: 'x' }")
+    dev_emulator.add_flow(
+        "Old", tags=["old"], nodes=[{"id": "a", "data": {"connectionUuid": odd["uuid"]}}]
+    )
     path = tmp_path / "old.json"
     assert cli("export", "-s", "dev", "-t", "old", "-fp", str(path), "--no-prompt").exit_code == 0
     result = cli("import", "-s", "prod", "-fp", str(path), "--skip", "--no-prompt")
@@ -179,7 +182,7 @@ def test_failed_items_give_exit_1_and_a_207_report(
 
 
 def test_bundle_from_export_round_trips_through_the_cli(
-    cli: Cli, profiles: Seeded, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     out = tmp_path / "out.json"
     exported = cli(
@@ -204,9 +207,9 @@ def test_bundle_from_export_round_trips_through_the_cli(
 
 
 def test_import_part_of_a_bundle_with_what_it_needs(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
-    everything = export_to(dev, tmp_path / "all.json")
+    everything = export_to(dev_emulator, tmp_path / "all.json")
     result = cli(
         "flow",
         "import",
@@ -241,5 +244,5 @@ def test_a_selection_the_bundle_cannot_meet_is_refused_before_any_request(
     args = ("import", "-s", "prod", "-fp", str(bundle), "--skip", "--no-prompt", *selection)
     result = cli(*args)
     assert result.exit_code == 2
-    assert needle in result.message
+    assert needle in result.said
     assert prod.request_count() == 0

@@ -6,19 +6,20 @@ import pytest
 
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, Seeded
+from ..samples import TaggedDev
+from .conftest import Cli
 
 
-def test_table_on_stdout(cli: Cli, profiles: Seeded) -> None:
+def test_table_on_stdout(cli: Cli, profiles: TaggedDev) -> None:
     result = cli("flow", "list", "--server", "dev")
     assert result.exit_code == 0, result.stdout
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["UUID", "NAME", "LISTENER", "SUBFLOW", "TAGS"]
     assert [line.split()[1] for line in lines[1:]] == ["Format", "Invoices", "Sandbox", "Sync"]
-    assert "4 flow(s)" in result.stderr
+    assert "4 flows on dev." in result.stderr
 
 
-def test_json_with_the_default_server(cli: Cli, profiles: Seeded) -> None:
+def test_json_with_the_default_server(cli: Cli, profiles: TaggedDev) -> None:
     document = cli("flow", "list", "--json").json
     assert document["status"] == 200
     assert [row["name"] for row in document["data"]] == [
@@ -42,7 +43,7 @@ def test_json_with_the_default_server(cli: Cli, profiles: Seeded) -> None:
         (["-f", "{sandbox}", "-t", "tag2"], ["Invoices", "Sandbox"]),
     ],
 )
-def test_filters(cli: Cli, profiles: Seeded, args: list[str], expected: list[str]) -> None:
+def test_filters(cli: Cli, profiles: TaggedDev, args: list[str], expected: list[str]) -> None:
     args = [a.format(orders=profiles.orders, sandbox=profiles.sandbox) for a in args]
     result = cli("flow", "list", "-s", "dev", *args, "--json")
     assert result.exit_code == 0, result.stdout
@@ -50,11 +51,11 @@ def test_filters(cli: Cli, profiles: Seeded, args: list[str], expected: list[str
 
 
 def test_an_unknown_uuid_is_named_and_costs_one_request(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator
 ) -> None:
-    dev.reset_requests()
+    dev_emulator.reset_requests()
     missing = "00000000-0000-4000-8000-000000000000"
     result = cli("flow", "list", "-s", "dev", "-f", missing, "--json")
     assert result.exit_code == 2
-    assert missing in result.message
-    assert dev.request_count("GET", "/api/flow") == 1
+    assert missing in result.said
+    assert dev_emulator.request_count("GET", "/api/flow") == 1

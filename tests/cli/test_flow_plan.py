@@ -9,13 +9,14 @@ import pytest
 
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, Seeded, edit_flow_node, export_to, flow_named, write_requests
+from ..samples import TaggedDev, edit_flow_node, export_to, flow_named, write_requests
+from .conftest import Cli
 
 
 @pytest.fixture
-def bundle(profiles: Seeded, dev: ZiggyEmulator, tmp_path: Path) -> Path:
+def bundle(profiles: TaggedDev, dev_emulator: ZiggyEmulator, tmp_path: Path) -> Path:
     """The tag1 flows of dev (a flow, its subflow, a connection, two secrets)."""
-    return export_to(dev, tmp_path / "bundle.json", tags=["tag1"])
+    return export_to(dev_emulator, tmp_path / "bundle.json", tags=["tag1"])
 
 
 def _plan(cli: Cli, bundle: Path, out: Path, *args: str) -> dict[str, object]:
@@ -71,9 +72,9 @@ def test_a_stale_plan_is_refused_naming_the_items(
     assert refused.exit_code == 1, refused.stdout
     assert refused.json["status"] == 409
     assert refused.json["statusText"] == "Conflict"
-    assert "'Sync orders'" in refused.message
+    assert "'Sync orders'" in refused.said
     assert "'Format address'" not in refused.message  # only what changed is named
-    assert "nothing was written" in refused.message
+    assert "nothing was written" in refused.said
     assert prod.snapshot() == before  # not even a backup
     assert write_requests(prod) == 0
     assert flow_named(prod, "Sync orders")["nodes"][2]["data"]["code"] == "return 'hotfix';"
@@ -87,9 +88,9 @@ def test_the_plan_fixes_the_mode(
     prod.reset_requests()
     base = ("flow", "import", "-s", "prod", "-fp", str(bundle), "--plan", str(out), "--no-prompt")
     contradicted = cli(*base, "--overwrite")
-    assert contradicted.exit_code == 2
-    assert "--skip" in contradicted.message
-    assert "--overwrite" in contradicted.message
+    assert contradicted.exit_code == 1  # the library's own check: a plan that does not apply
+    assert contradicted.json["status"] == 409
+    assert "mode skip, not overwrite" in contradicted.said
     assert prod.request_count() == 0
     agreed = cli(*base, "--skip", "--dry-run")
     assert agreed.exit_code == 0, agreed.stdout
@@ -108,23 +109,23 @@ def test_a_missing_or_broken_plan_file_is_bad_input(
     )
     assert result.exit_code == 2, result.stdout
     assert result.json["status"] == 400
-    assert str(plan) in result.message
-    assert "\n" not in result.message
+    assert str(plan) in result.said
+    assert "\n" not in result.said
     assert prod.request_count() == 0
 
 
 def test_a_plan_made_for_another_bundle_is_refused(
-    cli: Cli, bundle: Path, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, bundle: Path, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     out = tmp_path / "plan.json"
     _plan(cli, bundle, out, "--skip", "--no-prompt")
-    other = export_to(dev, tmp_path / "other.json", tags=["tag2"])
+    other = export_to(dev_emulator, tmp_path / "other.json", tags=["tag2"])
     result = cli(
         "flow", "import", "-s", "prod", "-fp", str(other), "--plan", str(out), "--no-prompt"
     )
     assert result.exit_code == 1
     assert result.json["status"] == 409
-    assert "another bundle" in result.message
+    assert "another bundle" in result.said
     assert prod.snapshot()["flows"] == []
 
 
@@ -143,15 +144,15 @@ def test_plan_usage_errors(
     out = tmp_path / "plan.json"
     result = cli("flow", "plan", "-fp", str(bundle), "--out", str(out), "--no-prompt", *args)
     assert result.exit_code == 2
-    assert needle in result.message
+    assert needle in result.said
     assert prod.request_count() == 0
     assert not out.exists()
 
 
 def test_plan_and_import_part_of_a_bundle(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
-    everything = export_to(dev, tmp_path / "all.json")
+    everything = export_to(dev_emulator, tmp_path / "all.json")
     out = tmp_path / "plan.json"
     args = ("flow", "plan", "-s", "prod", "-fp", str(everything), "--out", str(out))
     planned = cli(*args, "--skip", "--tags", "tag2", "--no-prompt")
@@ -184,4 +185,4 @@ def test_import_help_documents_the_plan_rules(cli: Cli) -> None:
     text = " ".join(cli("flow", "import", "--help").stdout.split())
     assert "--plan" in text
     assert "status 409, exit 1" in text
-    assert "usage error (exit 2)" in text
+    assert "A mode flag that contradicts it" in text

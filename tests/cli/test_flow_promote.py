@@ -11,7 +11,8 @@ from ziggy_migrate import load_bundle
 from ziggy_migrate.testing import ZiggyEmulator
 from ziggy_migrate_cli.credentials import SERVICE_NAME
 
-from .conftest import Cli, MemoryKeyring, Seeded, write_requests
+from ..samples import TaggedDev, write_requests
+from .conftest import Cli, MemoryKeyring
 
 
 def _flow_names(ziggy: ZiggyEmulator) -> list[str]:
@@ -19,7 +20,7 @@ def _flow_names(ziggy: ZiggyEmulator) -> list[str]:
 
 
 def test_promote_exports_imports_and_keeps_the_bundle(
-    cli: Cli, profiles: Seeded, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     result = cli(
         "flow",
@@ -60,7 +61,7 @@ def test_promote_exports_imports_and_keeps_the_bundle(
 
 
 def test_the_bundle_is_kept_in_the_state_folder_by_default(
-    cli: Cli, profiles: Seeded, prod: ZiggyEmulator
+    cli: Cli, profiles: TaggedDev, prod: ZiggyEmulator
 ) -> None:
     result = cli(
         "flow",
@@ -86,27 +87,29 @@ def test_the_bundle_is_kept_in_the_state_folder_by_default(
 
 
 def test_the_confirmation_names_both_servers(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator
 ) -> None:
     args = ("flow", "promote", "--from", "dev", "--to", "prod", "-t", "tag1", "--duplicate")
     declined = cli(*args, "--no-backup", input="\n", terminal=True)
     assert declined.exit_code == 1
     question = (
-        f"Promote flows tagged 'tag1' from dev ({dev.base_url}) to prod ({prod.base_url}) "
+        f"Promote flows tagged 'tag1' from dev ({dev_emulator.base_url}) to prod ({prod.base_url}) "
         "with --duplicate and no backup? [y/N]"
     )
     assert question in declined.stderr
-    assert dev.request_count() == prod.request_count() == 0
+    assert dev_emulator.request_count() == prod.request_count() == 0
     refused = cli(*args)  # no terminal to ask on
     assert refused.exit_code == 2
-    assert "--no-prompt" in refused.message
+    assert "--no-prompt" in refused.said
 
 
 def test_failed_items_give_exit_1(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator
 ) -> None:
-    odd = dev.add_connection("Legacy", type="Gopher", dev_value="{ host: 'x' }")
-    dev.add_flow("Old", tags=["old"], nodes=[{"id": "a", "data": {"connectionUuid": odd["uuid"]}}])
+    odd = dev_emulator.add_connection("Legacy", type="Gopher", dev_value="{ host: 'x' }")
+    dev_emulator.add_flow(
+        "Old", tags=["old"], nodes=[{"id": "a", "data": {"connectionUuid": odd["uuid"]}}]
+    )
     selection = ("--from", "dev", "--to", "prod", "-t", "old")
     result = cli("flow", "promote", *selection, "--skip", "--no-prompt")
     assert result.exit_code == 1, result.stdout
@@ -127,22 +130,22 @@ def test_failed_items_give_exit_1(
 )
 def test_promote_usage_errors(
     cli: Cli,
-    profiles: Seeded,
-    dev: ZiggyEmulator,
+    profiles: TaggedDev,
+    dev_emulator: ZiggyEmulator,
     prod: ZiggyEmulator,
     args: list[str],
     needle: str,
 ) -> None:
     result = cli("flow", "promote", *args, "--no-prompt")
     assert result.exit_code == 2
-    assert needle in result.message
-    assert dev.request_count() == prod.request_count() == 0
+    assert needle in result.said
+    assert dev_emulator.request_count() == prod.request_count() == 0
 
 
 def test_a_missing_target_password_stops_before_the_export(
     cli: Cli,
-    profiles: Seeded,
-    dev: ZiggyEmulator,
+    profiles: TaggedDev,
+    dev_emulator: ZiggyEmulator,
     prod: ZiggyEmulator,
     memory_keyring: MemoryKeyring,
     tmp_path: Path,
@@ -151,6 +154,6 @@ def test_a_missing_target_password_stops_before_the_export(
     args = ("--from", "dev", "--to", "prod", "--skip", "--bundle-dir", str(tmp_path / "kept"))
     result = cli("flow", "promote", *args, "--no-prompt")
     assert result.exit_code == 3
-    assert "ZIGGY_PASSWORD_PROD" in result.message
-    assert dev.request_count() == prod.request_count() == 0
+    assert "ZIGGY_PASSWORD_PROD" in result.said
+    assert dev_emulator.request_count() == prod.request_count() == 0
     assert not (tmp_path / "kept").exists()

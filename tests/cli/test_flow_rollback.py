@@ -8,18 +8,19 @@ import pytest
 
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, Seeded, edit_flow_node, export_to, flow_named, write_requests
+from ..samples import TaggedDev, edit_flow_node, export_to, flow_named, write_requests
+from .conftest import Cli
 
 HOTFIX = {"code": "return 'prod hotfix';"}
 
 
 @pytest.fixture
 def rollback_file(
-    cli: Cli, profiles: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> Path:
     """Import into prod, edit a flow there, overwrite it by importing again: the last
     import's rollback bundle holds the edited flow."""
-    bundle = export_to(dev, tmp_path / "bundle.json", tags=["tag1"])
+    bundle = export_to(dev_emulator, tmp_path / "bundle.json", tags=["tag1"])
     args = ("import", "-s", "prod", "-fp", str(bundle), "--overwrite", "--no-prompt")
     assert cli(*args).exit_code == 0
     edit_flow_node(prod, "Sync orders", 2, data=HOTFIX)
@@ -61,7 +62,7 @@ def test_rollback_asks_and_dry_run_writes_nothing(
     assert f"into prod ({prod.base_url}), overwriting them with no backup? [y/N]" in (
         declined.stderr
     )
-    assert "Restore 5 item(s) (2 flow(s)) saved from prod" in declined.stderr
+    assert "Restore 5 items (2 flows) saved from prod" in declined.stderr
     assert prod.request_count() == 0
     dry = cli(*args, "--dry-run")
     assert dry.exit_code == 0, dry.stdout
@@ -72,12 +73,12 @@ def test_rollback_asks_and_dry_run_writes_nothing(
 
 
 def test_rollback_needs_server_and_a_rollback_bundle(
-    cli: Cli, profiles: Seeded, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, profiles: TaggedDev, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     no_server = cli("flow", "rollback", "-fp", str(tmp_path / "r.json"), "--no-prompt")
     assert no_server.exit_code == 2
-    assert "--server" in no_server.message
+    assert "--server" in no_server.said
     missing = cli("flow", "rollback", "-s", "prod", "-fp", str(tmp_path / "r.json"), "--no-prompt")
     assert missing.exit_code == 2
-    assert "r.json" in missing.message
+    assert "r.json" in missing.said
     assert prod.request_count() == 0

@@ -18,7 +18,8 @@ import pytest
 
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Seeded, subprocess_env
+from ..samples import TaggedDev
+from .conftest import subprocess_env
 
 SCRIPT = r"""
 set -u
@@ -34,7 +35,7 @@ echo $? >list.rc
 
 @pytest.mark.keyring
 def test_password_stored_and_read_through_secret_service(
-    seeded: Seeded, dev: ZiggyEmulator, tmp_path: Path
+    seeded: TaggedDev, dev_emulator: ZiggyEmulator, tmp_path: Path
 ) -> None:
     for program in ("dbus-run-session", "gnome-keyring-daemon"):
         if shutil.which(program) is None:
@@ -52,8 +53,8 @@ def test_password_stored_and_read_through_secret_service(
         XDG_DATA_HOME=str(home / ".local" / "share"),
         XDG_RUNTIME_DIR=str(home),
         PYTHON=sys.executable,
-        URL=dev.url,
-        PORT=str(dev.port),
+        URL=dev_emulator.url,
+        PORT=str(dev_emulator.port),
     )
     completed = subprocess.run(
         ["dbus-run-session", "--", "sh", "-c", SCRIPT],

@@ -8,14 +8,15 @@ import pytest
 
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, Seeded, add_profile, run_subprocess, seed_dev, subprocess_env
+from ..samples import TaggedDev, seed_tagged_dev
+from .conftest import Cli, add_profile, run_subprocess, subprocess_env
 
 
 @pytest.fixture
-def keyringless_dev(dev: ZiggyEmulator, no_keyring: None) -> ZiggyEmulator:
-    seed_dev(dev)
-    add_profile("dev", dev, None, default=True)
-    return dev
+def keyringless_dev(dev_emulator: ZiggyEmulator, no_keyring: None) -> ZiggyEmulator:
+    seed_tagged_dev(dev_emulator)
+    add_profile("dev", dev_emulator, None, default=True)
+    return dev_emulator
 
 
 @pytest.mark.parametrize("variable", ["ZIGGY_PASSWORD_DEV", "ZIGGY_PASSWORD"])
@@ -55,12 +56,12 @@ def test_without_any_password_the_error_names_the_fallbacks(
     assert result.exit_code == 3
     assert result.json["status"] == 401
     for fallback in ("ZIGGY_PASSWORD_DEV", "ZIGGY_PASSWORD ", "--password-stdin"):
-        assert fallback in result.message
+        assert fallback in result.said
     assert keyringless_dev.request_count() == 0
 
 
 def test_a_real_process_with_the_fail_backend(
-    seeded: Seeded, dev: ZiggyEmulator, config_dir: Path, tmp_path: Path
+    seeded: TaggedDev, dev_emulator: ZiggyEmulator, config_dir: Path, tmp_path: Path
 ) -> None:
     env = subprocess_env(config_dir)  # PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring
     args = [
@@ -68,9 +69,9 @@ def test_a_real_process_with_the_fail_backend(
         "add",
         "dev",
         "--url",
-        dev.url,
+        dev_emulator.url,
         "--port",
-        str(dev.port),
+        str(dev_emulator.port),
         "--username",
         "admin",
         "--password-stdin",
@@ -80,7 +81,7 @@ def test_a_real_process_with_the_fail_backend(
     assert "no keyring backend" in added.stderr
     missing = run_subprocess(["flow", "list", "--json"], env)
     assert missing.exit_code == 3
-    assert "ZIGGY_PASSWORD_DEV" in missing.message
+    assert "ZIGGY_PASSWORD_DEV" in missing.said
     out = tmp_path / "out.json"
     exported = run_subprocess(
         ["flow", "export", "--no-prompt", "--tags", "tag1", "tag2", "--file-path", str(out)],

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import threading
 
 import pytest
 
@@ -18,7 +16,8 @@ from ziggy_migrate import (
     ServerUnreachableError,
     ZiggyError,
 )
-from ziggy_migrate_cli.output import Progress
+from ziggy_migrate_cli import output
+from ziggy_migrate_cli.progress import ProgressDisplay
 
 from .conftest import Cli
 
@@ -56,7 +55,7 @@ def test_an_unexpected_error_is_still_one_json_document(
     result = cli("flow", "list")
     assert result.exit_code == 1
     assert result.json["status"] == 500
-    assert "bug" in result.message
+    assert "bug" in result.said
     assert "Traceback" in result.stderr
 
 
@@ -81,26 +80,18 @@ def test_version(cli: Cli) -> None:
 def test_no_command_is_a_usage_error_with_help_on_stderr(cli: Cli) -> None:
     result = cli()
     assert result.exit_code == 2
-    assert "Missing command" in result.message
+    assert "Missing command" in result.said
     assert "Usage" in result.stderr
 
 
-def test_progress_is_thread_safe_and_silent_when_disabled() -> None:
-    stream = io.StringIO()
-    progress = Progress(enabled=True, stream=stream)
-
-    def work(worker: int) -> None:
-        for step in range(50):
-            progress(step, 50, f"flow {worker}-{step}")
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    progress.close()
-    frames = stream.getvalue().split("\r")[1:]
-    assert len(frames) == 200
-    assert all(frame.startswith("[") and "/50] flow " in frame for frame in frames)
-    silent = Progress(enabled=False, stream=stream)
-    assert silent.callback is None
+def test_progress_is_off_without_a_terminal_or_with_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(output, "stderr_is_terminal", lambda: False)
+    assert ProgressDisplay.for_terminal(quiet=False).callback is None
+    monkeypatch.setattr(output, "stderr_is_terminal", lambda: True)
+    assert ProgressDisplay.for_terminal(quiet=True).callback is None
+    monkeypatch.setenv("TERM", "dumb")
+    assert ProgressDisplay.for_terminal(quiet=False).callback is None
+    monkeypatch.setenv("TERM", "xterm")
+    assert ProgressDisplay.for_terminal(quiet=False).callback is not None

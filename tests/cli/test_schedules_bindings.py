@@ -11,16 +11,17 @@ import pytest
 
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Cli, Seeded, client_for, flow_named
+from ..samples import TaggedDev, client_for, flow_named
+from .conftest import Cli
 
 IMPORT = ("flow", "import", "-s", "prod", "--overwrite", "--no-prompt", "--no-backup")
 
 
 @pytest.fixture
-def scheduled(profiles: Seeded, dev: ZiggyEmulator) -> Seeded:
+def scheduled(profiles: TaggedDev, dev_emulator: ZiggyEmulator) -> TaggedDev:
     """dev's "Sync orders" runs every night; a second trigger is paused."""
-    dev.add_schedule("Nightly", flow_uuid=profiles.orders, config='{"cron": "0 2 * * *"}')
-    dev.add_schedule("Weekly", flow_uuid=profiles.orders, is_paused=True)
+    dev_emulator.add_schedule("Nightly", flow_uuid=profiles.orders, config='{"cron": "0 2 * * *"}')
+    dev_emulator.add_schedule("Weekly", flow_uuid=profiles.orders, is_paused=True)
     return profiles
 
 
@@ -38,7 +39,7 @@ def _rename_on_dev(dev: ZiggyEmulator, uuid: str, name: str) -> None:
 
 
 def test_schedules_arrive_paused_and_the_answer_lists_them(
-    cli: Cli, scheduled: Seeded, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, scheduled: TaggedDev, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     bundle = tmp_path / "bundle.json"
     _export(cli, bundle)
@@ -55,7 +56,7 @@ def test_schedules_arrive_paused_and_the_answer_lists_them(
 
 
 def test_keep_schedule_state_copies_the_pause(
-    cli: Cli, scheduled: Seeded, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, scheduled: TaggedDev, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     bundle = tmp_path / "bundle.json"
     _export(cli, bundle)
@@ -67,7 +68,7 @@ def test_keep_schedule_state_copies_the_pause(
 
 
 def test_a_bundle_folder_keeps_its_bindings_and_a_rename_is_not_duplicated(
-    cli: Cli, scheduled: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, scheduled: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     folder = tmp_path / "flows"
     _export(cli, folder, "--layout", "dir")
@@ -78,7 +79,7 @@ def test_a_bundle_folder_keeps_its_bindings_and_a_rename_is_not_duplicated(
     prod_copy = flow_named(prod, "Sync orders")["uuid"]
     assert json.loads(binding_file.read_text("utf-8"))["flows"][scheduled.orders] == prod_copy
 
-    _rename_on_dev(dev, scheduled.orders, "Sync all orders")
+    _rename_on_dev(dev_emulator, scheduled.orders, "Sync all orders")
     _export(cli, folder, "--layout", "dir")  # re-exported over the folder: bindings kept
     assert binding_file.is_file()
     for _ in range(2):
@@ -95,14 +96,14 @@ def test_a_bundle_folder_keeps_its_bindings_and_a_rename_is_not_duplicated(
 
 
 def test_bindings_can_live_anywhere(
-    cli: Cli, scheduled: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, scheduled: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     bundle = tmp_path / "bundle.json"
     binding_file = tmp_path / "elsewhere" / "prod-bindings.json"
     _export(cli, bundle)
     first = cli(*IMPORT, "-fp", str(bundle), "--bindings", str(binding_file))
     assert first.json["data"]["bindingsPath"] == str(binding_file)
-    _rename_on_dev(dev, scheduled.orders, "Sync all orders")
+    _rename_on_dev(dev_emulator, scheduled.orders, "Sync all orders")
     _export(cli, bundle)
     again = cli(*IMPORT, "-fp", str(bundle), "--bindings", str(binding_file))
     methods = {i["name"]: i["matchMethod"] for i in again.json["data"]["flowsProcessed"]}
@@ -111,12 +112,12 @@ def test_bindings_can_live_anywhere(
 
 
 def test_a_plan_of_a_bundle_folder_uses_its_bindings(
-    cli: Cli, scheduled: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, scheduled: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     folder = tmp_path / "flows"
     _export(cli, folder, "--layout", "dir")
     assert cli(*IMPORT, "-fp", str(folder)).exit_code == 0
-    _rename_on_dev(dev, scheduled.orders, "Sync all orders")
+    _rename_on_dev(dev_emulator, scheduled.orders, "Sync all orders")
     _export(cli, folder, "--layout", "dir")
     plan_path = tmp_path / "plan.json"
     planned = cli(
@@ -137,7 +138,7 @@ def test_a_plan_of_a_bundle_folder_uses_its_bindings(
 
 
 def test_promote_takes_both_flags(
-    cli: Cli, scheduled: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, scheduled: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     binding_file = tmp_path / "prod.json"
     args = (
@@ -152,7 +153,7 @@ def test_promote_takes_both_flags(
         "Nightly": False,
         "Weekly": True,
     }
-    _rename_on_dev(dev, scheduled.orders, "Sync all orders")
+    _rename_on_dev(dev_emulator, scheduled.orders, "Sync all orders")
     second = cli(*args)
     flows = {i["name"]: i["matchMethod"] for i in second.json["data"]["import"]["flowsProcessed"]}
     assert flows["Sync all orders"] == "binding"
@@ -160,7 +161,7 @@ def test_promote_takes_both_flags(
 
 
 def test_a_broken_binding_file_is_bad_input(
-    cli: Cli, scheduled: Seeded, prod: ZiggyEmulator, tmp_path: Path
+    cli: Cli, scheduled: TaggedDev, prod: ZiggyEmulator, tmp_path: Path
 ) -> None:
     bundle = tmp_path / "bundle.json"
     _export(cli, bundle)
@@ -172,3 +173,32 @@ def test_a_broken_binding_file_is_bad_input(
     assert str(binding_file) in result.message and "twice" in result.message
     assert "Traceback" not in result.stderr
     assert prod.snapshot()["flows"] == []
+
+
+def test_the_human_account_lists_paused_schedules_stale_bindings_and_binding_matches(
+    cli: Cli, scheduled: TaggedDev, dev_emulator: ZiggyEmulator, prod: ZiggyEmulator, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "bundle.json"
+    binding_file = tmp_path / "prod-bindings.json"
+    _export(cli, bundle)
+    first = cli(*IMPORT, "-fp", str(bundle), "--bindings", str(binding_file), "--format", "human")
+    assert first.exit_code == 0, first.stdout + first.stderr
+    assert "Needs attention (1):" in first.stdout
+    assert "schedule 'Nightly'" in first.stdout and "created paused" in first.stdout
+    assert "flow 'Sync orders' is ready" in first.stdout
+    assert "'Weekly'" not in first.stdout  # paused on the source too: nothing to switch on
+
+    # the subflow's copy is deleted on prod; the flow is renamed on dev
+    subflow_copy = flow_named(prod, "Format address")["uuid"]
+    with client_for(prod) as client:
+        client.delete_flow(subflow_copy)
+    _rename_on_dev(dev_emulator, scheduled.orders, "Sync all orders")
+    _export(cli, bundle)
+    again = cli(*IMPORT, "-fp", str(bundle), "--bindings", str(binding_file), "--format", "human")
+    assert again.exit_code == 0, again.stdout + again.stderr
+    shown = " ".join(again.stdout.split())  # the account wraps long lines
+    assert f"flow 'Format address': the binding file bound it to {subflow_copy}" in shown
+    assert "which is gone from the target" in shown
+    # the renamed flow, its connections, secrets and schedules: bound by the first import
+    assert "matched through the binding file" in shown and str(binding_file) in shown
+    assert "created paused" not in shown  # the schedules were overwritten, not created

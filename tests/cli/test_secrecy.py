@@ -10,7 +10,8 @@ import pytest
 from ziggy_migrate.testing import ZiggyEmulator
 from ziggy_migrate_cli.credentials import SERVICE_NAME
 
-from .conftest import Cli, CliResult, MemoryKeyring, run_subprocess, seed_dev, subprocess_env
+from ..samples import seed_tagged_dev
+from .conftest import Cli, CliResult, MemoryKeyring, run_subprocess, subprocess_env
 
 PLANTED = "Planted-Pa55w0rd-7f3e9c"
 
@@ -18,7 +19,7 @@ PLANTED = "Planted-Pa55w0rd-7f3e9c"
 @pytest.fixture
 def guarded() -> Iterator[ZiggyEmulator]:
     with ZiggyEmulator(password=PLANTED, name="guarded") as ziggy:
-        seed_dev(ziggy)
+        seed_tagged_dev(ziggy)
         yield ziggy
 
 

@@ -7,13 +7,18 @@ from pathlib import Path
 
 from ziggy_migrate.testing import ZiggyEmulator
 
-from .conftest import Seeded, add_profile, run_subprocess, subprocess_env
+from ..samples import TaggedDev
+from .conftest import add_profile, run_subprocess, subprocess_env
 
 
 def test_docs_command_lines_in_real_processes(
-    seeded: Seeded, dev: ZiggyEmulator, prod: ZiggyEmulator, config_dir: Path, tmp_path: Path
+    seeded: TaggedDev,
+    dev_emulator: ZiggyEmulator,
+    prod: ZiggyEmulator,
+    config_dir: Path,
+    tmp_path: Path,
 ) -> None:
-    add_profile("dev", dev, None, default=True)
+    add_profile("dev", dev_emulator, None, default=True)
     add_profile("prod", prod, None)
     env = subprocess_env(config_dir, ZIGGY_PASSWORD="admin")
     out = tmp_path / "out.json"
@@ -38,11 +43,11 @@ def test_docs_command_lines_in_real_processes(
 
     refused = run_subprocess(["import", "--file-path", str(out), "--overwrite"], env)
     assert refused.exit_code == 2
-    assert "--server" in refused.message
+    assert "--server" in refused.said
 
     unprompted = run_subprocess(["import", "-s", "prod", "-fp", str(out), "--overwrite"], env)
     assert unprompted.exit_code == 2
-    assert "--no-prompt" in unprompted.message
+    assert "--no-prompt" in unprompted.said
 
     imported = run_subprocess(
         ["import", "--server", "prod", "--file-path", str(out), "--overwrite", "--no-prompt"], env
@@ -53,7 +58,7 @@ def test_docs_command_lines_in_real_processes(
     usage = run_subprocess(["flow", "export", "--nope"], env)
     assert usage.exit_code == 2
     assert usage.json["status"] == 400
-    assert "Try 'ziggy flow export --help'" in usage.stderr
+    assert "hint: See 'ziggy flow export --help'." in usage.stderr
 
 
 def test_demo_in_a_real_process(tmp_path: Path) -> None:

@@ -3,15 +3,29 @@
 Loading goes through fixed stages, and any failure raises one :class:`BundleError` naming
 the JSON path, before anything is half-built:
 
-1. bytes -> text (strict UTF-8) -> JSON (no NaN/Infinity, bounded nesting); a file is
-   parsed as it is read, a chunk at a time, with equal strings shared, so a large
-   bundle's whole text is never in memory next to its document (``_json_stream``);
+0. the source, as untrusted input: a bundle file must be a regular file (a FIFO or a
+   device such as ``/dev/zero`` is refused before it is read), a folder's files too, and
+   no link in a folder is followed (``directory.py``); a file, folder or text larger than
+   the size limit (``MAX_BUNDLE_SIZE``, 1 GiB; ``max_size=`` or the environment
+   variable ``ZIGGY_MAX_BUNDLE_SIZE`` change it) is refused, and reading never goes past
+   it, whatever the file claims;
+1. bytes -> text (strict UTF-8) -> JSON (no NaN/Infinity, bounded nesting, no key twice
+   in one object); a file is parsed as it is read, a chunk at a time, with equal strings
+   shared, so a large bundle's whole text is never in memory next to its document
+   (``_json_stream``);
 2. the format version: a newer major is refused, an older one is upgraded one step at a
    time through ``_MIGRATIONS``;
 3. JSON Schema validation (``schemas/bundle-v<N>.schema.json``, shipped in the wheel);
 4. structuring into the attrs models with the package's converter;
 5. meaning: unique UUIDs and names per kind, every reference resolvable in the bundle
    (or declared unresolved at export).
+
+A document without a ``schemaVersion`` that is shaped like an official ziggy export
+file (``official.py``) is converted to a version-1 bundle document first and then takes
+stages 2 to 5 like any other, its errors pointing at the official file's own JSON paths; what the
+conversion dropped (secret values, OAuth tokens, schedules) and the references the file
+could not resolve are logged as warnings by :func:`load_bundle` and returned, typed, by
+:func:`load_official`.
 
 Saving writes canonical JSON (sorted keys, items sorted by name then UUID, two-space
 indent, UTF-8, trailing newline) to a temporary file that replaces the target in one
@@ -21,7 +35,9 @@ rename, so a crash never leaves a truncated bundle.
 from __future__ import annotations
 
 import copy
+import io
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -38,21 +54,37 @@ from .._vocabulary import convert as _convert
 from .._vocabulary.enums import Layout, LayoutName
 from .._vocabulary.enums import choice as _choice
 from .._vocabulary.errors import BundleError, InvalidArgumentError
-from .._vocabulary.files import write_atomically
+from .._vocabulary.files import (
+    FileTooLarge,
+    UnsafeFile,
+    describe_size,
+    open_untrusted,
+    write_atomically,
+)
 from .._vocabulary.models import Bundle, Flow, ItemKind
 from .directory import INDEX_FILE, read_directory, write_directory
 from .json_stream import load_strict
 from .json_text import (
+    DuplicateKey,
     EncodedJSON,
     JSONRejected,
     canonical_parts,
     encode_ahead,
     loads_strict,
 )
-from .references import References, dangling_references
+from .official import OfficialExport, convert_official, looks_official, relocate
+from .references import (
+    DanglingReference,
+    GraphTooDeepError,
+    References,
+    dangling_references,
+    walk_flow,
+)
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
+    "MAX_BUNDLE_SIZE",
+    "MAX_BUNDLE_SIZE_VARIABLE",
     "Layout",
     "bundle_schema",
     "check_bundle",
@@ -61,11 +93,20 @@ __all__ = [
     "encode_flow",
     "load_bundle",
     "load_bundle_text",
+    "load_official",
+    "load_official_text",
     "save_bundle",
     "save_encoded_bundle",
 ]
 
+logger = logging.getLogger("ziggy_migrate.bundle")
+
 CURRENT_SCHEMA_VERSION = 2
+MAX_BUNDLE_SIZE = 1 << 30
+"""The most a bundle may hold, in bytes (a folder: all the files it reads together), unless
+``max_size=`` or ``$ZIGGY_MAX_BUNDLE_SIZE`` says otherwise: far above any real bundle, and
+low enough that a runaway file is one error rather than a machine out of memory."""
+MAX_BUNDLE_SIZE_VARIABLE = "ZIGGY_MAX_BUNDLE_SIZE"
 _RULE_MESSAGES = {
     "maxLength": "is too long (at most {} characters)",
     "maxItems": "has too many items (at most {})",
@@ -137,41 +178,118 @@ def _flow_validator(version: int) -> jsonschema.Draft202012Validator:
 # -- loading ------------------------------------------------------------------------------
 
 
-def load_bundle(path: str | os.PathLike[str]) -> Bundle:
+def load_bundle(path: str | os.PathLike[str], *, max_size: int | None = None) -> Bundle:
     """Load, upgrade, validate and check the bundle file or bundle folder at ``path``.
 
     ``path`` is always a path, whatever it looks like (``"[prod] x.json"`` included); JSON
-    text goes to :func:`load_bundle_text`. Errors in a file or folder name it.
+    text goes to :func:`load_bundle_text`. Errors in a file or folder name it. An official
+    ziggy export file is accepted too (see :func:`load_official`); what its conversion
+    dropped or could not resolve is logged as warnings on the ``ziggy_migrate.bundle``
+    logger.
+
+    The bundle is untrusted input: ``path`` must be a regular file (or a link to one) or
+    a bundle folder, whose index, kind folders and item files may not be links; and it
+    may hold at most ``max_size`` bytes (default: ``$ZIGGY_MAX_BUNDLE_SIZE``, else 1 GiB).
+    Anything else is one :class:`BundleError`, raised before the offending file is read.
     """
+    _check_path_argument(path, "load_bundle", "load_bundle_text")
+    return _load_path(Path(path), bundle_size_limit(max_size))
+
+
+def load_bundle_text(text: str | bytes, *, max_size: int | None = None) -> Bundle:
+    """Load, upgrade, validate and check a bundle from its JSON text (or UTF-8 bytes).
+
+    Official export text is accepted as :func:`load_bundle` accepts official files. Text
+    longer than ``max_size`` (bytes, or characters for ``str``; default as for
+    :func:`load_bundle`) is refused before it is parsed.
+    """
+    return _bundle_from(_parse(_read(_bounded_text(text, max_size, "load_bundle_text"))))
+
+
+def load_official(path: str | os.PathLike[str], *, max_size: int | None = None) -> OfficialExport:
+    """Read the official ziggy export file at ``path`` into a checked bundle.
+
+    The result holds the bundle, the warnings (secret values or OAuth tokens the file
+    carried, which were dropped; schedules, which were set aside; references the file
+    could not resolve) and the file's schedule rows. A file that is not an official
+    export (a ziggy-migrate bundle, say) raises :class:`BundleError`, as does anything
+    the bundle format refuses, naming the official file's JSON path. The file is read
+    with the same guards as :func:`load_bundle`.
+    """
+    _check_path_argument(path, "load_official", "load_official_text")
+    try:
+        return _official_from(_read_file(Path(path), bundle_size_limit(max_size)))
+    except BundleError as exc:
+        raise (exc if exc.file or not exc.location else exc.in_file(str(path))) from None
+
+
+def load_official_text(text: str | bytes, *, max_size: int | None = None) -> OfficialExport:
+    """:func:`load_official` for the file's JSON text (or UTF-8 bytes)."""
+    return _official_from(_parse(_read(_bounded_text(text, max_size, "load_official_text"))))
+
+
+def _bounded_text(text: str | bytes, max_size: int | None, name: str) -> str | bytes:
+    if not isinstance(text, (str, bytes)):
+        raise TypeError(f"{name}() takes str or bytes, not {type(text).__name__}")
+    limit = bundle_size_limit(max_size)
+    if len(text) > limit:
+        raise BundleError(_too_large(f"the text ({len(text)} long)", limit), location="")
+    return text
+
+
+def _check_path_argument(path: Any, name: str, text_name: str) -> None:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
-            f"load_bundle() takes a path, not {type(path).__name__}; "
-            "for JSON text or bytes use load_bundle_text()"
+            f"{name}() takes a path, not {type(path).__name__}; "
+            f"for JSON text or bytes use {text_name}()"
         )
     text = os.fspath(path)
     if isinstance(text, str) and text.lstrip()[:1] in ("{", "[") and not os.path.lexists(text):
         raise BundleError(
             f"no bundle file at {text.strip()[:40]!r}...: this looks like JSON text, which "
-            "goes to load_bundle_text()",
+            f"goes to {text_name}()",
             location="",
         )
-    return _load_path(Path(path))
 
 
-def load_bundle_text(text: str | bytes) -> Bundle:
-    """Load, upgrade, validate and check a bundle from its JSON text (or UTF-8 bytes)."""
-    if not isinstance(text, (str, bytes)):
-        raise TypeError(f"load_bundle_text() takes str or bytes, not {type(text).__name__}")
-    return _bundle_from(_parse(_read(text)))
+def bundle_size_limit(max_size: int | None = None) -> int:
+    """The size limit in bytes: ``max_size``, else ``$ZIGGY_MAX_BUNDLE_SIZE`` (a whole
+    number of bytes, or with ``KiB``/``MiB``/``GiB``), else :data:`MAX_BUNDLE_SIZE`."""
+    if max_size is not None:
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+            raise InvalidArgumentError(f"max_size is a positive number of bytes, not {max_size!r}")
+        return max_size
+    setting = os.environ.get(MAX_BUNDLE_SIZE_VARIABLE, "").strip()
+    if not setting:
+        return MAX_BUNDLE_SIZE
+    found = _SIZE.fullmatch(setting)
+    if found is None or int(found.group(1)) < 1:
+        raise BundleError(
+            f"{MAX_BUNDLE_SIZE_VARIABLE}={setting[:40]!r} is not a size: give a whole "
+            "number of bytes, or of KiB, MiB or GiB (such as 2GiB)",
+            location="",
+        )
+    return int(found.group(1)) * _UNITS[(found.group(2) or "").lower()]
 
 
-def _load_path(path: Path) -> Bundle:
+_SIZE = re.compile(r"(\d{1,15})\s*(KiB|MiB|GiB|B)?", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30}
+
+
+def _too_large(what: str, limit: int) -> str:
+    return (
+        f"{what} is larger than the bundle size limit of {describe_size(limit)}; to read "
+        f"it anyway, raise the limit ({MAX_BUNDLE_SIZE_VARIABLE} or max_size=)"
+    )
+
+
+def _load_path(path: Path, limit: int) -> Bundle:
     try:
         is_folder = path.is_dir()
     except OSError:  # a name too long to be a path, say: reading it says what is wrong
         is_folder = False
     if is_folder:
-        document, files = read_directory(path)
+        document, files = read_directory(path, max_size=limit)
         try:
             return _bundle_from(document)
         except BundleError as exc:
@@ -179,7 +297,7 @@ def _load_path(path: Path) -> Bundle:
     try:
         # Parsed as it is read (see ``_json_stream``), so the file's text is never all in
         # memory next to the document it parses into.
-        document = _read_file(path)
+        document = _read_file(path, limit)
         return _bundle_from(document)
     except BundleError as exc:
         raise (exc if exc.file or not exc.location else exc.in_file(str(path))) from None
@@ -209,15 +327,104 @@ def check_bundle(
     _check_meaning(bundle, known_references)
 
 
-def _bundle_from(document: dict[str, Any]) -> Bundle:
-    document = _upgrade(document)
-    _validate_schema(document)
-    try:
-        bundle = _convert.structure(document, Bundle)
-    except Exception as exc:  # the schema should make this unreachable; never half-load
-        raise BundleError(f"cannot be read as a bundle: {exc}") from None
+def _bundle_from(document: Any) -> Bundle:
+    if looks_official(document):
+        loaded = _official_from(document)
+        for warning in loaded.warnings:
+            logger.warning("official export file: %s", warning)
+        return loaded.bundle
+    if not isinstance(document, dict):
+        raise BundleError(f"a bundle is a JSON object, not {_json_type(document)}")
+    bundle = _structured(_upgrade(document))
     _check_meaning(bundle)
     return bundle
+
+
+def _structured(document: dict[str, Any]) -> Bundle:
+    """Stages 3 and 4: a current-version document checked against the schema, as models."""
+    _validate_schema(document)
+    try:
+        return _convert.structure(document, Bundle)
+    except Exception as exc:  # the schema should make this unreachable; never half-load
+        raise BundleError(f"cannot be read as a bundle: {exc}") from None
+
+
+def _official_from(document: Any) -> OfficialExport:
+    """An official export document converted, validated and checked (see ``official.py``).
+
+    References to items the file does not hold are declared unresolved, each with a
+    warning; every error names the official file's own JSON path.
+    """
+    if not looks_official(document):
+        if isinstance(document, dict) and "schemaVersion" in document:
+            raise BundleError(
+                "this is a ziggy-migrate bundle, not an official ziggy export file; read it "
+                "with load_bundle()",
+                location="$.schemaVersion",
+            )
+        raise BundleError(
+            "not an official ziggy export file: expected an object with a 'flows' list, or "
+            f"a non-empty list of flow rows, not {_json_type(document)}"
+        )
+    converted = convert_official(document)
+    try:
+        # a version-1 document: upgraded like any version-1 file to the current format
+        bundle = _structured(_upgrade(converted.document))
+        references = _walk_flows(bundle)
+        dangling = dangling_references(bundle, references)
+        bundle = attrs.evolve(
+            bundle, unresolved_references=tuple(entry.reference for entry in dangling)
+        )
+        _check_meaning(bundle, references)
+    except BundleError as exc:
+        raise relocate(exc, converted.paths) from None
+    warnings = converted.warnings + tuple(_unresolved_warning(entry) for entry in dangling)
+    return OfficialExport(
+        bundle=_in_canonical_order(bundle), warnings=warnings, schedules=converted.schedules
+    )
+
+
+def _walk_flows(bundle: Bundle) -> dict[str, References]:
+    """What each flow refers to, walked once for the dangling check and the meaning check."""
+    references: dict[str, References] = {}
+    for index, flow in enumerate(bundle.flows):
+        try:
+            references[flow.uuid] = walk_flow(flow)
+        except GraphTooDeepError as exc:
+            raise GraphTooDeepError(
+                f"flow {flow.name!r}: {exc.reason}", location=f"$.flows[{index}]"
+            ) from None
+    return references
+
+
+def _in_canonical_order(bundle: Bundle) -> Bundle:
+    """Items by name then UUID, unresolved references by holder, kind and reference: the
+    order an export builds and a saved bundle loads in, so the two compare equal."""
+    ordered: dict[str, Any] = {
+        kind.plural: tuple(sorted(bundle.items(kind), key=lambda item: (item.name, item.uuid)))
+        for kind in ItemKind
+    }
+    ordered["unresolved_references"] = tuple(
+        sorted(
+            bundle.unresolved_references,
+            key=lambda ref: (ref.item_uuid, ref.kind.value, ref.reference),
+        )
+    )
+    return attrs.evolve(bundle, **ordered)
+
+
+def _unresolved_warning(entry: DanglingReference) -> str:
+    reference = entry.reference
+    shown = reference.reference[:80]
+    target = (
+        f"secrets.{shown}"
+        if reference.kind is ItemKind.SECRET
+        else f"{reference.kind.value} {shown}"
+    )
+    return (
+        f"{entry.holder} refers to {target}, which the file does not hold; it is kept as an "
+        "unresolved reference (an import leaves it as it is)"
+    )
 
 
 def _in_file(error: BundleError, folder: Path, files: dict[str, list[str]]) -> BundleError:
@@ -234,33 +441,40 @@ def _read(source: str | bytes) -> str:
     return _decode(source) if isinstance(source, bytes) else source
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _read_file(path: Path, limit: int) -> Any:
     """The bundle file's document, parsed as the file is read and decoded (strict UTF-8).
 
     Only about one chunk of the text is in memory at a time (see ``_json_stream``); a
-    broken file is read again whole to be reported, as text sources are."""
+    broken file is read again whole to be reported, as text sources are. What is not a
+    regular file, or is larger than ``limit`` bytes, is refused unread."""
     try:
-        with path.open(encoding="utf-8", errors="strict") as handle:
+        with (
+            open_untrusted(path, max_size=limit) as raw,
+            io.TextIOWrapper(raw, encoding="utf-8", errors="strict") as handle,
+        ):
             return _parse(handle)
     except UnicodeDecodeError:
         raise BundleError(
-            f"not UTF-8 text ({_first_bad_byte(path)})", location="", file=str(path)
+            f"not UTF-8 text ({_first_bad_byte(path, limit)})", location="", file=str(path)
         ) from None
+    except FileTooLarge:
+        raise BundleError(_too_large(str(path), limit), location="") from None
+    except UnsafeFile as exc:
+        raise BundleError(f"{exc}; a bundle is a file or a bundle folder", location="") from None
     except FileNotFoundError:
         raise BundleError(f"no bundle file at {path}", location="") from None
-    except IsADirectoryError:
-        raise BundleError(f"{path} is a directory, not a bundle file", location="") from None
     except OSError as exc:
         raise BundleError(f"cannot read {path}: {exc.strerror}", location="") from None
 
 
-def _first_bad_byte(path: Path) -> str:
+def _first_bad_byte(path: Path, limit: int) -> str:
     """Where a file stops being UTF-8 (read again: only on this error path)."""
     try:
-        path.read_bytes().decode("utf-8")
+        with open_untrusted(path, max_size=limit) as raw:
+            raw.read().decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"invalid byte at offset {exc.start}"
-    except OSError:
+    except (OSError, UnsafeFile):
         pass
     return "invalid byte"
 
@@ -272,7 +486,7 @@ def _decode(raw: bytes) -> str:
         raise BundleError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
 
 
-def _parse(source: str | TextIO) -> dict[str, Any]:
+def _parse(source: str | TextIO) -> Any:
     """The document of JSON text, or of an open bundle file; errors as ``BundleError``."""
     try:
         if isinstance(source, str):
@@ -283,10 +497,10 @@ def _parse(source: str | TextIO) -> dict[str, Any]:
         raise BundleError(
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
+    except DuplicateKey as exc:
+        raise BundleError(exc.reason, location=exc.path) from None
     except JSONRejected as exc:
         raise BundleError(f"not a bundle: the JSON {exc}") from None
-    if not isinstance(document, dict):
-        raise BundleError(f"a bundle is a JSON object, not {_json_type(document)}")
     return document
 
 
@@ -294,7 +508,8 @@ def _upgrade(document: dict[str, Any]) -> dict[str, Any]:
     version = document.get("schemaVersion")
     if isinstance(version, bool) or not isinstance(version, int):
         raise BundleError(
-            "missing or non-integer schemaVersion: is this a ziggy-migrate bundle?",
+            "missing or non-integer schemaVersion: is this a ziggy-migrate bundle? (an "
+            "official ziggy export file, also accepted, has a 'flows' list instead)",
             location="$.schemaVersion",
         )
     if version > CURRENT_SCHEMA_VERSION:
@@ -510,7 +725,10 @@ def save_bundle(
     """Write ``bundle`` to ``path`` atomically and return the path.
 
     ``layout="file"`` writes one JSON file; ``layout="dir"`` writes a folder with an index
-    and one file per item (see ``directory.py``), which git diffs item by item.
+    and one file per item, which git diffs item by item. Over an existing bundle folder
+    it writes only those files (each whole, in one rename) and removes the files of items
+    no longer in the bundle; everything else in the folder (``.git``, a README) stays as
+    it is (see ``directory.py`` for what is guaranteed when a save is interrupted).
     """
     return save_encoded_bundle(bundle, path, layout=layout, encoded_flows={})
 

@@ -10,7 +10,7 @@ one object each: together that takes load's peak from ~4x the file size to under
 Only the top level is walked in Python: the document must be an object, a member that is
 an array is taken element by element, and every other value (and every element) goes to
 the C scanner through ``JSONDecoder.raw_decode``, with the same strictness hooks as
-:func:`~ziggy_migrate._json.loads_strict`. Anything else, and every error, falls back to
+:func:`~.json_text.loads_strict`. Anything else, and every error, falls back to
 ``loads_strict`` of the whole text, read again from the start: broken or unusual files get
 exactly today's result and messages (memory is not a concern for them).
 """
@@ -87,19 +87,22 @@ def _sharing_hook(memo: dict[str, str]) -> Callable[[list[tuple[str, Any]]], dic
     """An ``object_pairs_hook`` that makes equal keys and short string values one object.
 
     The C scanner already shares keys within one ``raw_decode`` call; this shares them
-    across calls (flows) and shares values too. A dict display keeps the first position
-    and the last value of a duplicate key, as ``json.loads`` does.
+    across calls (flows) and shares values too. An object that holds a key twice is
+    :class:`_Unusual`: ``loads_strict`` refuses it, naming the JSON path.
     """
     share = memo.setdefault
     limit = SHARE_MAX_LENGTH
 
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        return {
+        made = {
             share(key, key): share(value, value)
             if type(value) is str and len(value) <= limit
             else value
             for key, value in pairs
         }
+        if len(made) != len(pairs):
+            raise _Unusual("a key twice in one object")
+        return made
 
     return hook
 
@@ -140,6 +143,8 @@ class _Parser:
                 if self._peek() != ":":
                     raise _Unusual("expected ':'")
                 self._pos += 1
+                if key in document:
+                    raise _Unusual("a key twice in the top-level object")
                 document[key] = self._array() if self._peek() == "[" else self._value()
                 if self._next() == "}":
                     break

@@ -3,6 +3,9 @@
 Strict: no NaN/Infinity (not JSON, and not round-trippable), no numbers that overflow to
 infinity or have more digits than Python reads, and no lone surrogate escapes (they load
 into Python but cannot be written back as UTF-8), so whatever loads can also be saved.
+No key twice in one object (:class:`DuplicateKey`, naming the JSON path): Python keeps the
+last value, while a reviewer reading the file, or another tool, may take the first, so
+``..., "flows": []`` appended to a bundle would silently import nothing.
 (Nesting is bounded where it can be deep, in flow graphs, by
 ``references.find_references``; the rest is shaped by the schema.)
 Canonical: sorted keys, two-space indent, UTF-8 as is, trailing newline.
@@ -13,10 +16,12 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from json.encoder import encode_basestring as _escape
 from typing import Any
 
 __all__ = [
+    "DuplicateKey",
     "EncodedJSON",
     "JSONRejected",
     "canonical_parts",
@@ -31,6 +36,17 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 class JSONRejected(ValueError):
     """Text that is not strict JSON; the message says why in a few words."""
+
+
+class DuplicateKey(JSONRejected):
+    """An object that holds ``key`` twice; ``path`` is where (``$.flows[2].name``)."""
+
+    def __init__(self, key: str, path: str) -> None:
+        shown = key if len(key) <= 80 else key[:80] + "..."
+        self.reason = f"{shown!r} appears twice in the same object; keep one of them"
+        super().__init__(f"{path}: {self.reason}")
+        self.key = key
+        self.path = path
 
 
 class _Refused(ValueError):
@@ -94,9 +110,16 @@ def _deepest_position(text: str, limit: int = 500) -> str:
 
 
 def loads_strict(text: str) -> Any:
-    """Parse ``text``; raises :class:`JSONRejected` (or ``json.JSONDecodeError``)."""
+    """Parse ``text``; raises :class:`JSONRejected` (:class:`DuplicateKey` for a key that
+    appears twice in one object) or ``json.JSONDecodeError``."""
+    duplicates: list[tuple[dict[str, Any], str]] = []
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_noting_duplicates(duplicates),
+        )
     except _Refused as refused:
         raise JSONRejected(f"{refused} at {_token_position(text, refused.token)}") from None
     except RecursionError:
@@ -105,9 +128,70 @@ def loads_strict(text: str) -> Any:
         raise
     except ValueError:  # an integer past Python's conversion limit (sys.get_int_max_str_digits)
         raise JSONRejected(f"holds a number too long to read at {_long_number(text)}") from None
+    if duplicates:
+        raise _located(value, duplicates)
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
         raise JSONRejected("holds a lone surrogate escape (\\ud800-\\udfff), which is not text")
     return value
+
+
+def _noting_duplicates(
+    found: list[tuple[dict[str, Any], str]],
+) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """An ``object_pairs_hook`` that builds each object as ``json.loads`` does and notes
+    in ``found`` every object that held a key twice, with that key."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        made = dict(pairs)
+        if len(made) != len(pairs):
+            found.append((made, first_duplicate(pairs)))
+        return made
+
+    return hook
+
+
+def first_duplicate(pairs: list[tuple[str, Any]]) -> str:
+    """The first key that ``pairs`` (an object's members, in order) holds twice."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    raise ValueError("no key appears twice")
+
+
+def _located(document: Any, duplicates: list[tuple[dict[str, Any], str]]) -> DuplicateKey:
+    """The error for the first object in ``document`` that held a key twice.
+
+    An object noted in ``duplicates`` may have been dropped since, as the first value of
+    a key its parent holds twice; the outermost one always stands in the document. The
+    walk goes without recursion, and only once an error was found, so nesting costs
+    nothing on the way of a good file."""
+    holders = {id(holder): key for holder, key in duplicates}
+    stack: list[tuple[Any, str]] = [(document, "$")]
+    while stack:
+        current, path = stack.pop()
+        if isinstance(current, dict):
+            key = holders.get(id(current))
+            if key is not None:
+                return DuplicateKey(key, member_path(path, key))
+            members = reversed(current.items())
+            stack.extend((item, member_path(path, name)) for name, item in members)
+        elif isinstance(current, list):
+            indexed = reversed(list(enumerate(current)))
+            stack.extend((item, f"{path}[{index}]") for index, item in indexed)
+    _, key = duplicates[-1]  # pragma: no cover - the outermost holder is always found
+    return DuplicateKey(key, member_path("$", key))
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+def member_path(path: str, key: str) -> str:
+    """``$.flows`` for a plain key, ``$["odd key"]`` for any other (quoted, shortened)."""
+    if _PLAIN_KEY.fullmatch(key) and len(key) <= 80:
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key if len(key) <= 80 else key[:80] + '...')}]"
 
 
 def _strings(value: Any) -> Any:

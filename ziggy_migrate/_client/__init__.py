@@ -1,1 +1,2 @@
-"""The HTTP layer: transport (sessions, retries, timeouts) and typed endpoints."""
+"""The HTTP layer: the transport (session, authentication, retries, deadlines, answer
+limits, redaction), the typed endpoints, and the shapes answers are checked against."""

@@ -1,8 +1,12 @@
 """``ZiggyClient``: typed access to one Ziggy server's REST API.
 
 Each method is one documented endpoint (see the API contract in the README) and returns
-models from ``models.py``. Authentication, retries and error mapping live in ``_http.py``;
-this module only knows paths, payloads and shapes.
+models from ``models.py``. Authentication, retries, deadlines and error mapping live in
+``transport.py``; this module knows paths and payloads, and checks every answer against
+the shape its model needs (``shapes.py``) before building the model, so that a broken or
+hostile server is a :class:`MalformedResponseError` naming the request and the field.
+Secret values it sends or reads are handed to the transport, which masks them in any
+server text it shows.
 
 Creates are special: they are not safe to repeat, so after an ambiguous failure (the
 connection dropped after the request was sent, or a 5xx) the client looks the item up by
@@ -17,7 +21,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from .._vocabulary import convert as _convert
-from .._vocabulary.errors import ServerError, ServerUnreachableError
+from .._vocabulary.errors import (
+    NotZiggyServerError,
+    RequestTimeoutError,
+    ServerError,
+    ServerUnreachableError,
+)
 from .._vocabulary.models import (
     BackupResult,
     Connection,
@@ -33,14 +42,25 @@ from .._vocabulary.models import (
     Variable,
     VersionInfo,
 )
-from .transport import SOLO_TENANT, AmbiguousWriteError, RetryPolicy, Transport, quote_segment
+from . import shapes
+from .shapes import Shape
+from .transport import (
+    DEFAULT_MAX_ANSWER_BYTES,
+    SOLO_TENANT,
+    AmbiguousWriteError,
+    RetryCallback,
+    RetryPolicy,
+    Transport,
+    quote_segment,
+)
 
-__all__ = ["DEFAULT_TIMEOUT", "RetryPolicy", "ZiggyClient"]
+__all__ = ["DEFAULT_MAX_ANSWER_BYTES", "DEFAULT_TIMEOUT", "RetryPolicy", "ZiggyClient"]
 
 logger = logging.getLogger("ziggy_migrate.client")
 
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
-"""(connect, read) seconds: no request ever waits forever."""
+"""(connect, read) seconds: no request ever waits forever. The read part is also each
+attempt's total deadline, from connecting to the answer's last byte."""
 
 T = TypeVar("T")
 
@@ -78,6 +98,12 @@ class ZiggyClient:
     profiles store it; ``port`` is separate. The client logs in on first use, renews its
     token when the server answers 401, and is safe to share between threads (the engine
     sends independent requests concurrently, up to ``max_workers`` at once).
+
+    ``timeout`` is a number of seconds, or a (connect, read) pair; every attempt ends
+    within it (the read part), however slowly the server sends. No answer is read past
+    ``max_answer_bytes`` (decompressed). ``on_retry`` is called with a
+    :class:`RetryEvent` before each retry (each is also logged as a warning), for a
+    progress display; it runs in the thread that retries, and what it raises propagates.
     """
 
     def __init__(
@@ -93,6 +119,8 @@ class ZiggyClient:
         max_workers: int = 8,
         name: str | None = None,
         tenant_id: str = SOLO_TENANT,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        on_retry: RetryCallback | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.port = port
@@ -107,6 +135,8 @@ class ZiggyClient:
             retry=retry or RetryPolicy(),
             pool_size=self.max_workers + 1,  # the workers and the calling thread
             tenant_id=tenant_id,
+            max_answer_bytes=max_answer_bytes,
+            on_retry=on_retry,
         )
         self._tenant_id = tenant_id
 
@@ -144,17 +174,26 @@ class ZiggyClient:
         self._transport.login()
 
     def health(self) -> str:
-        return str(self._transport.request("GET", "/api/health"))
+        return str(self._transport.request("GET", "/api/health", text_ok=True))
 
     def version_info(self) -> VersionInfo:
-        return _convert.structure(
-            self._transport.request("GET", "/api/system/version-info"), VersionInfo
-        )
+        return self._model("GET", "/api/system/version-info", shapes.VERSION_INFO, VersionInfo)
 
     def backup_database(self) -> BackupResult:
         """Ask the server for a database backup (repeating it is harmless)."""
-        answer = self._transport.request("POST", "/api/system/backup-db", retry_writes=True)
-        return _convert.structure(answer, BackupResult)
+        path = "/api/system/backup-db"
+        answer = self._transport.request("POST", path, retry_writes=True)
+        return _convert.structure(self._checked(shapes.BACKUP, answer, "POST", path), BackupResult)
+
+    def make_transfer_file(self) -> None:
+        """``POST /api/system/transfer-db``: have the server write its database transfer
+        file (a PostgreSQL custom-format dump); making it again is harmless."""
+        self._transport.request("POST", "/api/system/transfer-db", retry_writes=True)
+
+    def download_transfer_file(self) -> bytes:
+        """``GET /api/system/download-transfer``: the transfer file's bytes, whole."""
+        answer = self._transport.request("GET", "/api/system/download-transfer", raw=True)
+        return bytes(answer)
 
     # -- flows ----------------------------------------------------------------------------
 
@@ -167,25 +206,23 @@ class ZiggyClient:
     ) -> list[FlowSummary]:
         """``GET /api/flow``: summaries, filtered by name, UUID or any of ``tags``."""
         params = {"search": search, "flowId": flow_id, "tags": ",".join(tags)}
-        answer = self._transport.request("GET", "/api/flow", params=params)
-        return [_convert.structure(item, FlowSummary) for item in _as_list(answer)]
+        return self._models("GET", "/api/flow", shapes.FLOW_SUMMARY, FlowSummary, params)
 
     def get_flow(self, uuid: str) -> FetchedFlow:
         """``GET /api/flow/{uuid}``: the whole flow and the relations the server loaded."""
-        answer = self._transport.request("GET", f"/api/flow/{quote_segment(uuid)}")
+        path = f"/api/flow/{quote_segment(uuid)}"
+        answer = self._checked(shapes.FLOW, self._transport.request("GET", path), "GET", path)
         return FetchedFlow(flow=_convert.structure(answer, Flow), relations=_relations(answer))
 
     def create_flow(self, name: str, listener_type: str) -> str:
         """Create an empty flow and return its new UUID (never creating it twice)."""
-        path = f"/api/flow/{quote_segment(name)}/{quote_segment(listener_type or 'API')}"
+        path = f"/api/flow/{quote_segment(name)}/{quote_segment(listener_type or 'REST')}"
 
         def lookup() -> str | None:
             return _single_uuid(item for item in self.list_flows(search=name) if item.name == name)
 
         return self._create_once(
-            f"flow {name!r}",
-            lambda: str(self._transport.request("POST", path)["uuid"]),
-            lookup,
+            f"flow {name!r}", "POST", path, lambda: self._new_uuid(path), lookup
         )
 
     def update_flow(self, uuid: str, flow: Flow) -> None:
@@ -201,8 +238,12 @@ class ZiggyClient:
         self._transport.request("DELETE", f"/api/flow/{quote_segment(uuid)}", not_found_ok=True)
 
     def clone_flow(self, uuid: str) -> str:
-        answer = self._transport.request("POST", f"/api/flow/clone/{quote_segment(uuid)}")
-        return str(answer["uuid"])
+        return self._new_uuid(f"/api/flow/clone/{quote_segment(uuid)}")
+
+    def _new_uuid(self, path: str) -> str:
+        """POST ``path`` and return the UUID its answer names (a create or a clone)."""
+        answer = self._transport.request("POST", path)
+        return str(self._checked(shapes.CREATED, answer, "POST", path)["uuid"])
 
     def server_export_tagged(
         self, *, tags: Sequence[str] = (), flow_uuids: Sequence[str] = ()
@@ -225,10 +266,8 @@ class ZiggyClient:
     # -- named saves ----------------------------------------------------------------------
 
     def list_named_saves(self, flow_uuid: str) -> list[NamedSave]:
-        answer = self._transport.request(
-            "GET", f"/api/ziggy/named-saves/{quote_segment(flow_uuid)}"
-        )
-        return [_convert.structure(item, NamedSave) for item in _as_list(answer)]
+        path = f"/api/ziggy/named-saves/{quote_segment(flow_uuid)}"
+        return self._models("GET", path, shapes.NAMED_SAVE, NamedSave)
 
     def create_named_save(self, flow_uuid: str, save_name: str) -> None:
         """Snapshot the flow's current state under ``save_name``, at most once.
@@ -240,22 +279,26 @@ class ZiggyClient:
             f"/api/ziggy/history-named-save/{quote_segment(flow_uuid)}/{quote_segment(save_name)}"
         )
 
+        saves_path = f"/api/ziggy/named-saves/{quote_segment(flow_uuid)}"
+
         def lookup() -> str | None:
             current = _comparable_flow(
                 self._transport.request("GET", f"/api/flow/{quote_segment(flow_uuid)}")
             )
-            saves = self._transport.request(
-                "GET", f"/api/ziggy/named-saves/{quote_segment(flow_uuid)}"
-            )
-            for save in _as_list(saves):
+            saves = self._transport.request("GET", saves_path)
+            for save in shapes.check_list(
+                shapes.NAMED_SAVE, saves, f"GET {saves_path}", self.base_url
+            ):
                 if save.get("saveName") == save_name and (
                     _comparable_flow(save.get("flowHistory")) == current
                 ):
-                    return str(save.get("uuid", ""))
+                    return str(save["uuid"])
             return None
 
         self._create_once(
             f"named save {save_name!r} of flow {flow_uuid}",
+            "POST",
+            path,
             lambda: str(self._transport.request("POST", path)),
             lookup,
         )
@@ -265,12 +308,11 @@ class ZiggyClient:
     def list_connections(self, *, type: str = "", core: bool | None = None) -> list[Connection]:
         params = {"type": type, "core": "" if core is None else str(core).lower()}
         params = {key: value for key, value in params.items() if value}
-        answer = self._transport.request("GET", "/api/connection", params=params)
-        return [_convert.structure(item, Connection) for item in _as_list(answer)]
+        return self._models("GET", "/api/connection", shapes.CONNECTION, Connection, params)
 
     def get_connection(self, uuid: str) -> Connection:
-        answer = self._transport.request("GET", f"/api/connection/{quote_segment(uuid)}")
-        return _convert.structure(answer, Connection)
+        path = f"/api/connection/{quote_segment(uuid)}"
+        return self._model("GET", path, shapes.CONNECTION, Connection)
 
     def create_connection(self, connection: Connection) -> Connection:
         """Create a connection (its UUID is chosen by the server) and return it."""
@@ -279,8 +321,9 @@ class ZiggyClient:
             f"connection {connection.name!r}",
             "/api/connection",
             body,
-            Connection,
-            lambda: [c for c in self.list_connections() if c.name == connection.name],
+            shape=shapes.CONNECTION,
+            cls=Connection,
+            find_by_name=lambda: [c for c in self.list_connections() if c.name == connection.name],
         )
 
     def update_connection(self, uuid: str, connection: Connection) -> None:
@@ -299,12 +342,30 @@ class ZiggyClient:
     # -- secrets --------------------------------------------------------------------------
 
     def list_secrets(self) -> list[RemoteSecret]:
-        """Secrets with whether each holds a value; the values themselves are dropped."""
+        """Secrets with whether each holds a value; the values themselves are dropped
+        (after the transport noted them, to mask them in any server text it shows)."""
         answer = self._transport.request("GET", "/api/secret")
-        return [_remote_secret(item) for item in _as_list(answer)]
+        self._keep_secret_values(answer)
+        items = shapes.check_list(shapes.SECRET, answer, "GET /api/secret", self.base_url)
+        return [_remote_secret(item) for item in items]
 
     def get_secret(self, uuid: str) -> RemoteSecret:
-        return _remote_secret(self._transport.request("GET", f"/api/secret/{quote_segment(uuid)}"))
+        path = f"/api/secret/{quote_segment(uuid)}"
+        answer = self._transport.request("GET", path)
+        self._keep_secret_values([answer])
+        return _remote_secret(self._checked(shapes.SECRET, answer, "GET", path))
+
+    def _keep_secret_values(self, items: Any) -> None:
+        if isinstance(items, list):
+            self._transport.keep_secret(
+                *(
+                    value
+                    for item in items
+                    if isinstance(item, dict)
+                    for value in (item.get("devValue"), item.get("prodValue"))
+                    if isinstance(value, str)
+                )
+            )
 
     def secret_has_value(self, name: str) -> bool | None:
         """Ask the masked endpoint whether the secret ``name`` holds a value."""
@@ -328,8 +389,11 @@ class ZiggyClient:
             f"secret {secret.name!r}",
             "/api/secret",
             body,
-            Secret,
-            lambda: [s.secret for s in self.list_secrets() if s.secret.name == secret.name],
+            shape=shapes.SECRET,
+            cls=Secret,
+            find_by_name=lambda: [
+                s.secret for s in self.list_secrets() if s.secret.name == secret.name
+            ],
         )
 
     def update_secret(self, uuid: str, secret: Secret) -> None:
@@ -339,6 +403,7 @@ class ZiggyClient:
 
     def set_secret_value(self, uuid: str, value: str, *, environment: str = "PROD") -> None:
         """Set a secret's DEV or PROD value (the value is never logged)."""
+        self._transport.keep_secret(value)
         body = {"executionEnvironmentMode": environment.upper(), "uuid": uuid, "secret": value}
         self._transport.request(
             "PATCH", "/api/secret/update-secret-value", json_body=body, retry_writes=True
@@ -351,8 +416,7 @@ class ZiggyClient:
 
     def list_structures(self, *, tags: Sequence[str] = ()) -> list[Structure]:
         params = {"tags": ",".join(tags)} if tags else None
-        answer = self._transport.request("GET", "/api/structure", params=params)
-        return [_convert.structure(item, Structure) for item in _as_list(answer)]
+        return self._models("GET", "/api/structure", shapes.STRUCTURE, Structure, params)
 
     def create_structure(self, structure: Structure) -> Structure:
         body = _pick(_convert.unstructure(structure), _STRUCTURE_WRITE_FIELDS)
@@ -360,13 +424,14 @@ class ZiggyClient:
             f"structure {structure.name!r}",
             "/api/structure",
             body,
-            Structure,
-            lambda: [s for s in self.list_structures() if s.name == structure.name],
+            shape=shapes.STRUCTURE,
+            cls=Structure,
+            find_by_name=lambda: [s for s in self.list_structures() if s.name == structure.name],
         )
 
     def get_structure(self, uuid: str) -> Structure:
-        answer = self._transport.request("GET", f"/api/structure/{quote_segment(uuid)}")
-        return _convert.structure(answer, Structure)
+        path = f"/api/structure/{quote_segment(uuid)}"
+        return self._model("GET", path, shapes.STRUCTURE, Structure)
 
     def update_structure(self, uuid: str, structure: Structure) -> None:
         body = _pick(_convert.unstructure(structure), _STRUCTURE_WRITE_FIELDS)
@@ -378,8 +443,7 @@ class ZiggyClient:
         )
 
     def list_variables(self) -> list[Variable]:
-        answer = self._transport.request("GET", "/api/variable")
-        return [_convert.structure(item, Variable) for item in _as_list(answer)]
+        return self._models("GET", "/api/variable", shapes.VARIABLE, Variable)
 
     def create_variable(self, variable: Variable) -> Variable:
         body = _pick(_convert.unstructure(variable), _VARIABLE_WRITE_FIELDS)
@@ -387,13 +451,14 @@ class ZiggyClient:
             f"variable {variable.name!r}",
             "/api/variable",
             body,
-            Variable,
-            lambda: [v for v in self.list_variables() if v.name == variable.name],
+            shape=shapes.VARIABLE,
+            cls=Variable,
+            find_by_name=lambda: [v for v in self.list_variables() if v.name == variable.name],
         )
 
     def get_variable(self, uuid: str) -> Variable:
-        answer = self._transport.request("GET", f"/api/variable/{quote_segment(uuid)}")
-        return _convert.structure(answer, Variable)
+        path = f"/api/variable/{quote_segment(uuid)}"
+        return self._model("GET", path, shapes.VARIABLE, Variable)
 
     def update_variable(self, uuid: str, variable: Variable) -> None:
         body = _pick(_convert.unstructure(variable), _VARIABLE_WRITE_FIELDS)
@@ -406,12 +471,11 @@ class ZiggyClient:
 
     def list_schedules(self) -> list[Schedule]:
         """``GET /api/schedule``: every flow schedule (the run counter is dropped)."""
-        answer = self._transport.request("GET", "/api/schedule")
-        return [_convert.structure(item, Schedule) for item in _as_list(answer)]
+        return self._models("GET", "/api/schedule", shapes.SCHEDULE, Schedule)
 
     def get_schedule(self, uuid: str) -> Schedule:
-        answer = self._transport.request("GET", f"/api/schedule/{quote_segment(uuid)}")
-        return _convert.structure(answer, Schedule)
+        path = f"/api/schedule/{quote_segment(uuid)}"
+        return self._model("GET", path, shapes.SCHEDULE, Schedule)
 
     def create_schedule(self, schedule: Schedule) -> Schedule:
         """Create a schedule for ``schedule.flow_uuid``, paused or not as it says.
@@ -427,8 +491,9 @@ class ZiggyClient:
             f"schedule {schedule.name!r}",
             "/api/schedule",
             body,
-            Schedule,
-            lambda: [
+            shape=shapes.SCHEDULE,
+            cls=Schedule,
+            find_by_name=lambda: [
                 s
                 for s in self.list_schedules()
                 if s.name == schedule.name and s.flow_uuid == schedule.flow_uuid
@@ -445,6 +510,27 @@ class ZiggyClient:
     def delete_schedule(self, uuid: str) -> None:
         self._transport.request("DELETE", f"/api/schedule/{quote_segment(uuid)}", not_found_ok=True)
 
+    # -- answers checked, then models built -------------------------------------------------
+
+    def _checked(self, shape: Shape, answer: Any, method: str, path: str) -> Any:
+        return shapes.check(shape, answer, f"{method} {path}", self.base_url)
+
+    def _model(self, method: str, path: str, shape: Shape, cls: type[T]) -> T:
+        answer = self._transport.request(method, path)
+        return _convert.structure(self._checked(shape, answer, method, path), cls)
+
+    def _models(
+        self,
+        method: str,
+        path: str,
+        shape: Shape,
+        cls: type[T],
+        params: dict[str, str] | None = None,
+    ) -> list[T]:
+        answer = self._transport.request(method, path, params=params)
+        items = shapes.check_list(shape, answer, f"{method} {path}", self.base_url)
+        return [_convert.structure(item, cls) for item in items]
+
     # -- create-once machinery ----------------------------------------------------------------
 
     def _create_item(
@@ -452,6 +538,8 @@ class ZiggyClient:
         what: str,
         path: str,
         body: dict[str, Any],
+        *,
+        shape: Shape,
         cls: type[T],
         find_by_name: Callable[[], list[T]],
     ) -> T:
@@ -459,9 +547,8 @@ class ZiggyClient:
 
         def post() -> str:
             found.clear()
-            found.append(
-                _convert.structure(self._transport.request("POST", path, json_body=body), cls)
-            )
+            answer = self._transport.request("POST", path, json_body=body)
+            found.append(_convert.structure(self._checked(shape, answer, "POST", path), cls))
             return ""
 
         def lookup() -> str | None:
@@ -471,11 +558,16 @@ class ZiggyClient:
                 return ""
             return None
 
-        self._create_once(what, post, lookup)
+        self._create_once(what, "POST", path, post, lookup)
         return found[0]
 
     def _create_once(
-        self, what: str, post: Callable[[], str], lookup: Callable[[], str | None]
+        self,
+        what: str,
+        method: str,
+        path: str,
+        post: Callable[[], str],
+        lookup: Callable[[], str | None],
     ) -> str:
         """Run a create; after an ambiguous failure, adopt the item if it now exists."""
         attempts = max(_CREATE_ATTEMPTS, self._transport.retry.attempts)
@@ -488,31 +580,32 @@ class ZiggyClient:
                 if existing is not None:
                     logger.info("%s was created by the earlier attempt; keeping it", what)
                     return existing
+                if exc.timed_out:  # as for any request: the timeout is not waited twice
+                    raise RequestTimeoutError(
+                        f"{self.base_url} did not answer {method} {path} in time, and {what} "
+                        "is not there (yet); check the server or raise the timeout."
+                    ) from None
                 if attempt == attempts:
                     raise ServerError(
                         f"Could not create {what}: the server kept failing ({exc}).",
                         response_code=503,
                     ) from None
-                self._transport.count_retry()
+                self._transport.report_retry(
+                    method, path, "not created, as far as a look-up tells", attempt + 1, attempts
+                )
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
     def _lookup_after_failure(lookup: Callable[[], str | None]) -> str | None:
+        """The item a failed create may have made, or None: a server that fails the
+        look-up too is asked again by the next attempt, unless it does not answer in time
+        or is no Ziggy server (asking again would only wait as long once more)."""
         try:
             return lookup()
+        except (RequestTimeoutError, NotZiggyServerError):
+            raise
         except ServerUnreachableError:
             return None
-
-
-def _as_list(answer: Any) -> list[dict[str, Any]]:
-    if answer is None:
-        return []
-    if not isinstance(answer, list):
-        raise ServerError(
-            f"The server answered a {type(answer).__name__} where a list was expected.",
-            response_code=200,
-        )
-    return [item for item in answer if isinstance(item, dict)]
 
 
 def _pick(data: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
@@ -525,17 +618,19 @@ def _single_uuid(items: Iterable[FlowSummary]) -> str | None:
 
 
 def _relations(answer: dict[str, Any]) -> FlowRelations:
+    """The relations of a checked flow answer (lists of objects, or absent)."""
+
     def uuids(key: str) -> tuple[str, ...]:
         return tuple(
-            str(item["uuid"])
-            for item in answer.get(key) or []
-            if isinstance(item, dict) and item.get("uuid")
+            item["uuid"]
+            for item in answer.get(key) or ()
+            if isinstance(item.get("uuid"), str) and item["uuid"]
         )
 
     names = tuple(
-        str(item["name"])
-        for item in answer.get("secrets") or []
-        if isinstance(item, dict) and item.get("name")
+        item["name"]
+        for item in answer.get("secrets") or ()
+        if isinstance(item.get("name"), str) and item["name"]
     )
     return FlowRelations(
         connection_uuids=uuids("connections"),

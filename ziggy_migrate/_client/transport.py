@@ -1,10 +1,13 @@
 """The HTTP transport under :class:`~ziggy_migrate.client.ZiggyClient`.
 
 It owns the connection pool (a requests ``HTTPAdapter``) and everything a single call
-needs to be safe against a production server over a flaky network: logging in, the
-bearer token, renewal on 401, a timeout on every request, bounded retries with backoff
-and jitter for requests that are safe to repeat, and the mapping of failures to the
-exception tree in ``errors.py``.
+needs to be safe against a production server over a flaky network, or against a server
+that is broken or not a Ziggy server at all: logging in, the bearer token and its renewal
+whenever the server refuses it, a total deadline on every attempt (``deadline.py``), a
+bound on every answer's size, bounded retries with backoff and jitter for requests that
+are safe to repeat (each one logged as a warning and offered to an ``on_retry`` hook), the
+mapping of failures to the exception tree in ``errors.py``, and the redaction of every
+secret the session knows from any server text it shows.
 
 What is *not* safe to repeat (a create) is never retried here: the caller gets
 :class:`AmbiguousWriteError` and decides, usually by looking the item up first.
@@ -21,8 +24,8 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn
 
 import attrs
 import requests
@@ -35,29 +38,51 @@ from .._vocabulary.errors import (
     AuthenticationError,
     BadRequestError,
     NotFoundError,
+    NotZiggyServerError,
     RateLimitedError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     ServerError,
     ServerResponseError,
     ServerUnreachableError,
     ZiggyError,
 )
-from .._vocabulary.redact import redact
+from .._vocabulary.redact import SensitiveValues
+from .deadline import Deadlines, watch_connections
+from .shapes import malformed
 
-__all__ = ["AmbiguousWriteError", "RetryPolicy", "Transport", "quote_segment"]
+__all__ = [
+    "DEFAULT_MAX_ANSWER_BYTES",
+    "AmbiguousWriteError",
+    "RetryCallback",
+    "RetryEvent",
+    "RetryPolicy",
+    "Transport",
+    "quote_segment",
+]
 
 logger = logging.getLogger("ziggy_migrate.http")
 
 SOLO_TENANT = "##solo##"
+DEFAULT_MAX_ANSWER_BYTES = 128 * 1024 * 1024
+"""The largest answer a client reads (after decompression): far above any flow or list."""
+
 _USER_AGENT = f"ziggy-migrate/{__version__} python-requests/{requests.__version__}"
+_LOGIN = "/api/auth/login"
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# What only another web server answers for a path a Ziggy API serves, when not JSON.
+_NOT_ZIGGY_STATUS = frozenset({404, 405, 501, 505})
+_READ_CHUNK = 64 * 1024
 # A path our callers built from quoted segments: prepare_url would leave it as it is.
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-._~%!$&'()*+,;=:@/]*\Z")
 # An answer that stopped before its end (a dropped connection, a broken encoding).
 _CUT_SHORT = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
 # What means the exchange failed on the way: the server may or may not have acted.
 _BROKEN_EXCHANGE = (requests.ConnectionError, requests.Timeout, *_CUT_SHORT)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
 
 
 class AmbiguousWriteError(ServerUnreachableError):
@@ -65,8 +90,13 @@ class AmbiguousWriteError(ServerUnreachableError):
 
     Raised instead of retrying a create blindly: the connection dropped or timed out after
     the request was sent, or the server answered 5xx. The caller should look the item up
-    before trying again, so that nothing is created twice.
+    before trying again, so that nothing is created twice. ``timed_out`` says the server
+    gave no whole answer within the timeout (rather than failing or dropping).
     """
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 @attrs.frozen
@@ -76,7 +106,9 @@ class RetryPolicy:
     ``attempts`` counts the first try. The pause before retry *n* is
     ``min(max_backoff, backoff * 2**(n-1))`` scaled by a random jitter in [0.5, 1], or the
     server's ``Retry-After`` when it sends one (capped by ``max_backoff``). No retry starts
-    once ``total`` seconds have passed since the first try.
+    once ``total`` seconds have passed since the first try. An attempt that got no whole
+    answer within the client's timeout is not retried: the timeout is how long the caller
+    is willing to wait, and asking a stalled server again would multiply it.
     """
 
     attempts: int = 5
@@ -90,6 +122,50 @@ class RetryPolicy:
             return min(self.max_backoff, max(0.0, retry_after))
         base: float = min(self.max_backoff, self.backoff * 2.0 ** (retry_number - 1))
         return base * rng.uniform(0.5, 1.0)
+
+
+@attrs.frozen
+class RetryEvent:
+    """One retry about to happen, as given to a client's ``on_retry`` hook.
+
+    ``reason`` is the status answered (``"503"``) or what went wrong on the way;
+    ``attempt`` is the attempt about to start (2 for the first retry) out of
+    ``attempts``; ``pause`` the seconds waited first. ``str()`` is the line logged.
+    """
+
+    method: str
+    path: str
+    reason: str
+    attempt: int
+    attempts: int
+    pause: float
+
+    def __str__(self) -> str:
+        return (
+            f"retrying {self.method} {self.path}: {self.reason}, "
+            f"attempt {self.attempt} of {self.attempts}"
+        )
+
+
+RetryCallback = Callable[[RetryEvent], None]
+"""Called with each :class:`RetryEvent` before the pause (from the thread retrying)."""
+
+
+@attrs.frozen
+class _Answer:
+    """An answer read whole: status, headers and the body (decompressed)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "").split(";")[0].strip()
 
 
 def quote_segment(value: str) -> str:
@@ -117,7 +193,8 @@ class _ServerAdapter(HTTPAdapter):
     That is 0.03-0.05 ms of the 0.38 ms a request (its answer parsed) costs the client
     in one thread; at 16 requests in flight it is time other requests wait for the GIL.
     Subclassing the adapter is the extension point requests documents for this; a URL
-    outside the server (there is none today) takes the stock path.
+    outside the server (there is none today) takes the stock path. The pools it hands out
+    make connections that attach to their attempt's deadline (``deadline.py``).
     """
 
     def __init__(self, base_url: str, proxies: Mapping[str, str], pool_size: int) -> None:
@@ -139,6 +216,7 @@ class _ServerAdapter(HTTPAdapter):
         pool = self._pools.get(key)
         if pool is None:  # two threads may both look it up: urllib3 answers the same pool
             pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+            watch_connections(pool)
             self._pools[key] = pool
         return pool
 
@@ -180,7 +258,16 @@ class Transport:
 
     An answer is read whole inside the attempt that asked for it, so one cut short by a
     dropped connection is retried (or, for a create, reported as ambiguous) like a
-    connection dropped before the answer began.
+    connection dropped before the answer began. Every attempt, from connecting to the
+    answer's last byte, ends within the timeout (its read part, for a (connect, read)
+    pair), and no answer is read past ``max_answer_bytes``.
+
+    A refused token is renewed and the request sent again, as often as the server keeps
+    tokens shorter than a retry sequence, but never twice in a row (a token refused as
+    soon as it was made means the server refuses us), so renewals are bounded by the
+    retries between them. A login that fails is
+    shared: the threads that were waiting for it get its error instead of trying again
+    one after another.
     """
 
     def __init__(
@@ -194,18 +281,27 @@ class Transport:
         retry: RetryPolicy,
         pool_size: int,
         tenant_id: str = SOLO_TENANT,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        on_retry: RetryCallback | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._username = username
         self._password = password
         self._timeout = timeout
+        self._deadline = float(timeout if isinstance(timeout, (int, float)) else timeout[1])
+        self._max_answer_bytes = max_answer_bytes
+        self._on_retry = on_retry
         self.retry = retry
         self._tenant_id = tenant_id
         self._token: str | None = None
         self._user_uuid: str | None = None
         self._auth_lock = threading.Lock()
+        self._logins_done = 0  # login attempts finished, for sharing a failure
+        self._login_failure: tuple[int, ZiggyError] | None = None
         self._stats_lock = threading.Lock()
         self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
+        self._sensitive = SensitiveValues((password,))
+        self._deadlines = Deadlines()
         self.retries = 0
         self.requests_sent = 0
         self._proxies = requests.utils.get_environ_proxies(self.base_url)
@@ -233,6 +329,16 @@ class Transport:
                 self.base_url,
             )
 
+    # -- what must never be shown ------------------------------------------------------
+
+    def keep_secret(self, *values: str | None) -> None:
+        """Values (secret values sent or read) to mask in any server text shown later."""
+        self._sensitive.add(values)
+
+    def redact(self, text: str) -> str:
+        """``text`` with the password, every token and every known secret value masked."""
+        return self._sensitive.redact(text)
+
     # -- authentication ---------------------------------------------------------------
 
     @property
@@ -245,26 +351,58 @@ class Transport:
             self._login_locked()
 
     def _login_locked(self) -> None:
-        response = self._send_with_retries(
+        try:
+            token = self._log_in()
+        except ZiggyError as exc:
+            self._logins_done += 1
+            self._login_failure = (self._logins_done, exc)
+            raise
+        self._logins_done += 1
+        self._login_failure = None
+        self._token = token
+        logger.debug("logged in to %s as %s", self.base_url, self._username)
+
+    def _raise_login_failure_since(self, logins_seen: int) -> None:
+        """Re-raise the error of a login that failed while this thread waited for it."""
+        failure = self._login_failure
+        if failure is not None and failure[0] > logins_seen:
+            raise failure[1]
+
+    def _log_in(self) -> str:
+        answer = self._send_with_retries(
             "POST",
-            "/api/auth/login",
+            _LOGIN,
             json_body={"username": self._username, "password": self._password},
             authenticated=False,
             retry_writes=True,  # logging in twice is harmless
         )
-        body = self._json(response)
-        token = body.get("token") if isinstance(body, dict) else None
-        if response.status_code >= 400 or not token:
-            raise AuthenticationError(
-                f"Login to {self.base_url} as {self._username!r} failed: check the user "
-                "name and password.",
-                response_code=response.status_code if response.status_code >= 400 else 401,
-                response_body=self._redacted(response.text),
-            )
-        self._token = str(token)
-        uuid = body.get("uuid")
-        self._user_uuid = str(uuid) if uuid else None
-        logger.debug("logged in to %s as %s", self.base_url, self._username)
+        where = f"POST {_LOGIN}"
+        is_json, body = self._parse(answer, where)
+        status = answer.status
+        if 200 <= status < 300 and isinstance(body, dict):
+            token = body.get("token")
+            if isinstance(token, str) and token:
+                self._sensitive.add((token,))
+                uuid = body.get("uuid")
+                self._user_uuid = str(uuid) if uuid else None
+                return token
+            return self._refused_login(answer, body.get("errorMessage"))
+        if status == 429 or (status >= 500 and status not in _NOT_ZIGGY_STATUS):
+            raise self._error_for("POST", _LOGIN, answer, body if is_json else None)
+        if status in _NOT_ZIGGY_STATUS or not is_json:
+            raise self._not_ziggy(where, answer, is_json)
+        if 400 <= status < 500:
+            return self._refused_login(answer, _server_message(body))
+        raise self._not_ziggy(where, answer, is_json)
+
+    def _refused_login(self, answer: _Answer, detail: Any) -> NoReturn:
+        said = f" (the server says: {self.redact(str(detail))})" if detail else ""
+        raise AuthenticationError(
+            f"Login to {self.base_url} as {self._username!r} failed{said}: check the user "
+            "name and password.",
+            response_code=answer.status if answer.status >= 400 else 401,
+            response_body=self.redact(answer.text),
+        )
 
     def _renew(self, stale_token: str | None) -> None:
         """Renew a refused token, unless another thread already did.
@@ -272,9 +410,11 @@ class Transport:
         The refresh endpoint is tried first (it needs no password on the wire); when it
         refuses, the client logs in again.
         """
+        logins_seen = self._logins_done
         with self._auth_lock:
             if self._token is not None and self._token != stale_token:
                 return
+            self._raise_login_failure_since(logins_seen)
             logger.info("token refused by %s; renewing it", self.base_url)
             if stale_token and self._refresh_locked(stale_token):
                 return
@@ -285,29 +425,35 @@ class Transport:
         body = {"token": stale_token, "userId": self._user_uuid or "", "provider": "email"}
         body["tenantId"] = self._tenant_id
         try:
-            response = self._send_with_retries(
+            answer = self._send_with_retries(
                 "POST",
                 "/api/auth/refresh-token",
                 json_body=body,
                 authenticated=False,
                 retry_writes=True,  # a refresh repeated is harmless
             )
-        except ServerUnreachableError:
+            _, parsed = self._parse(answer, "POST /api/auth/refresh-token")
+        except (ServerUnreachableError, ServerResponseError):
             return False
-        answer = self._json(response)
-        token = answer.get("accessToken") if isinstance(answer, dict) else None
-        if response.status_code >= 400 or not token:
+        token = parsed.get("accessToken") if isinstance(parsed, dict) else None
+        if answer.status >= 300 or not isinstance(token, str) or not token:
             return False
-        self._token = str(token)
+        self._sensitive.add((token,))
+        self._token = token
         return True
 
     def _ensure_token(self) -> str:
-        if self._token is None:
-            with self._auth_lock:
-                if self._token is None:
-                    self._login_locked()
-        assert self._token is not None
-        return self._token
+        token = self._token
+        if token is not None:
+            return token
+        logins_seen = self._logins_done
+        with self._auth_lock:
+            if self._token is None:
+                self._raise_login_failure_since(logins_seen)
+                self._login_locked()
+            token = self._token
+        assert token is not None
+        return token
 
     # -- requests ---------------------------------------------------------------------
 
@@ -320,31 +466,39 @@ class Transport:
         json_body: Any = None,
         retry_writes: bool = False,
         not_found_ok: bool = False,
+        raw: bool = False,
+        text_ok: bool = False,
     ) -> Any:
         """Send an authenticated request and return the parsed JSON answer (or None).
 
         ``retry_writes`` allows retrying a non-idempotent method (for writes known to be
-        harmless when repeated). ``not_found_ok`` turns a 404 into a None answer.
+        harmless when repeated). ``not_found_ok`` turns a 404 into a None answer. ``raw``
+        returns a successful answer's bytes as they are (a download), not parsed.
+        ``text_ok`` accepts an answer that is not JSON (returned as text); otherwise such
+        an answer means the server is not a Ziggy API.
         """
-        for renewals in range(2):
-            token = self._ensure_token()
-            response = self._send_with_retries(
-                method,
-                path,
-                params=params,
-                json_body=json_body,
-                authenticated=True,
-                retry_writes=retry_writes,
-            )
-            if response.status_code == 401 and renewals == 0:
-                self._renew(token)
-                continue
-            break
-        if response.status_code == 404 and not_found_ok:
+        answer = self._send_with_retries(
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            authenticated=True,
+            retry_writes=retry_writes,
+        )
+        where = f"{method} {path}"
+        if raw and 200 <= answer.status < 300:
+            return answer.body
+        is_json, body = self._parse(answer, where)
+        status = answer.status
+        if status in _NOT_ZIGGY_STATUS and not is_json:
+            raise self._not_ziggy(where, answer, is_json)
+        if status == 404 and not_found_ok:
             return None
-        if response.status_code >= 400:
-            raise self._error_for(method, path, response)
-        return self._json(response)
+        if status >= 400:
+            raise self._error_for(method, path, answer, body if is_json else None)
+        if not is_json and not text_ok:
+            raise self._not_ziggy(where, answer, is_json)
+        return body
 
     def _send_with_retries(
         self,
@@ -355,14 +509,21 @@ class Transport:
         json_body: Any = None,
         authenticated: bool,
         retry_writes: bool,
-    ) -> requests.Response:
+    ) -> _Answer:
+        """The answer to one request, retried as the policy allows.
+
+        An ``authenticated`` request carries the session's token, renewed whenever the
+        server refuses it (a 401 is answered before anything is applied, so a create may
+        be sent again too).
+        """
         repeatable = method in IDEMPOTENT_METHODS or retry_writes
         started = time.monotonic()
-        attempt = 0
+        failures = 0
+        just_renewed = False
         while True:
-            attempt += 1
+            sent_token = self._ensure_token() if authenticated else None
             try:
-                response = self._send_once(method, path, params, json_body, authenticated)
+                answer = self._send_once(method, path, params, json_body, sent_token)
             except requests.exceptions.SSLError as exc:
                 # not transient, and nothing was sent: retrying or "cannot reach" would
                 # send the operator looking in the wrong place
@@ -371,26 +532,32 @@ class Transport:
                 if not repeatable:
                     raise AmbiguousWriteError(
                         f"{method} {path}: {self._describe(exc)}; the server may or may not "
-                        "have applied it."
+                        "have applied it.",
+                        timed_out=isinstance(exc, requests.Timeout),
                     ) from None
-                if not self._may_retry(attempt, started):
+                failures += 1
+                if isinstance(exc, requests.Timeout) or not self._may_retry(failures, started):
                     raise self._unreachable(method, path, exc) from None
-                self._wait(attempt, None, f"{method} {path}: {self._describe(exc)}")
+                self._wait(failures, None, method, path, self._describe(exc))
                 continue
-            if response.status_code not in _RETRYABLE_STATUS:
-                return response
-            if not repeatable and response.status_code != 429:
+            if authenticated and answer.status == 401:
+                if just_renewed:  # refused as soon as it was made: the server refuses us
+                    return answer
+                self._renew(sent_token)
+                just_renewed = True  # so renewals are bounded by the failures between them
+                continue
+            just_renewed = False
+            if answer.status not in _RETRYABLE_STATUS:
+                return answer
+            if not repeatable and answer.status != 429:
                 raise AmbiguousWriteError(
-                    f"{method} {path}: the server answered {response.status_code}; it may "
+                    f"{method} {path}: the server answered {answer.status}; it may "
                     "or may not have applied the request."
                 )
-            if not self._may_retry(attempt, started):
-                return response
-            self._wait(
-                attempt,
-                _retry_after_seconds(response),
-                f"{method} {path}: HTTP {response.status_code}",
-            )
+            failures += 1
+            if not self._may_retry(failures, started):
+                return answer
+            self._wait(failures, _retry_after_seconds(answer), method, path, str(answer.status))
 
     def _send_once(
         self,
@@ -398,15 +565,14 @@ class Transport:
         path: str,
         params: Mapping[str, str] | None,
         json_body: Any,
-        authenticated: bool,
-    ) -> requests.Response:
+        token: str | None,
+    ) -> _Answer:
         headers = {
             "Accept": "application/json",
             "Accept-Encoding": "gzip, deflate",
             "User-Agent": _USER_AGENT,
         }
-        if authenticated:
-            token = self._token or ""
+        if token is not None:
             headers["Authorization"] = f"Bearer {token}"
             headers["Cookie"] = f"tenantId={self._tenant_id}; provider=email; accessToken={token}"
         prepared = requests.PreparedRequest()
@@ -421,52 +587,139 @@ class Transport:
         started = time.monotonic()
         with self._stats_lock:
             self.requests_sent += 1
-        response = self._adapter.send(
-            prepared, timeout=self._timeout, verify=self._tls_verify, proxies=self._proxies
-        )
-        try:
-            response.content  # noqa: B018 - read whole here, where a broken-off answer is retried
-        except requests.ConnectionError as exc:
-            # requests reports a read that timed out halfway as a connection error
-            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
-                raise requests.exceptions.ReadTimeout(str(exc.args[0])) from None
-            raise
+        with self._deadlines.watching(self._deadline) as watch:
+            try:
+                response = self._adapter.send(
+                    prepared, timeout=self._timeout, verify=self._tls_verify, proxies=self._proxies
+                )
+                answer = self._read(response, method, path)
+            except ZiggyError:
+                raise
+            except Exception as exc:
+                if watch.expired:  # the deadline cut the connection: a timeout, not a drop
+                    raise requests.exceptions.ReadTimeout(
+                        f"no whole answer within {self._deadline:g} s"
+                    ) from None
+                # requests reports a read that timed out halfway as a connection error
+                if (
+                    isinstance(exc, requests.ConnectionError)
+                    and exc.args
+                    and isinstance(exc.args[0], ReadTimeoutError)
+                ):
+                    raise requests.exceptions.ReadTimeout(str(exc.args[0])) from None
+                raise
         logger.debug(
             "%s %s -> %s in %.0f ms",
             method,
             path,
-            response.status_code,
+            answer.status,
             (time.monotonic() - started) * 1000,
         )
-        if response.is_redirect:
+        if 300 <= answer.status < 400:
+            self._refuse_redirect(method, path, answer)
+        return answer
+
+    def _read(self, response: requests.Response, method: str, path: str) -> _Answer:
+        """The whole answer, read here (where a broken-off answer is retried), never past
+        ``max_answer_bytes`` however it is compressed."""
+        limit = self._max_answer_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
             response.close()
+            raise self._too_large(method, path, response.status_code)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(_READ_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                response.close()
+                raise self._too_large(method, path, response.status_code)
+            chunks.append(chunk)
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return _Answer(response.status_code, response.headers, body)
+
+    def _too_large(self, method: str, path: str, status: int) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"{method} {path}: {self.base_url} answered more than "
+            f"{_size(self._max_answer_bytes)}, where no Ziggy answer comes near it; check "
+            "the server, or raise the client's max_answer_bytes if the answer is real.",
+            response_code=status,
+        )
+
+    def _refuse_redirect(self, method: str, path: str, answer: _Answer) -> None:
+        location = answer.headers.get("Location")
+        if answer.status in _REDIRECTS and location:
             raise ServerResponseError(
-                f"{method} {path}: {self.base_url} redirects to "
-                f"{response.headers.get('Location', 'another address')}; use that address as "
-                "the server URL (redirects are not followed, so the token goes nowhere else).",
-                response_code=response.status_code,
+                f"{method} {path}: {self.base_url} redirects to {self.redact(location)}; use "
+                "that address as the server URL (redirects are not followed, so the token "
+                "goes nowhere else).",
+                response_code=answer.status,
             )
-        return response
+        raise self._not_ziggy(f"{method} {path}", answer, is_json=False)
 
-    def _may_retry(self, attempt: int, started: float) -> bool:
-        return attempt < self.retry.attempts and time.monotonic() - started < self.retry.total
+    def _may_retry(self, failures: int, started: float) -> bool:
+        return failures < self.retry.attempts and time.monotonic() - started < self.retry.total
 
-    def count_retry(self) -> None:
-        """Count a retry decided above the transport (a create tried again)."""
+    def report_retry(
+        self, method: str, path: str, reason: str, attempt: int, attempts: int
+    ) -> None:
+        """Count, log and offer to the hook a retry decided above the transport (a create
+        tried again after looking it up)."""
         with self._stats_lock:
             self.retries += 1
+        self._announce(RetryEvent(method, path, reason, attempt, attempts, 0.0))
 
-    def _wait(self, attempt: int, retry_after: float | None, what: str) -> None:
+    def _wait(
+        self, failures: int, retry_after: float | None, method: str, path: str, reason: str
+    ) -> None:
         with self._stats_lock:
             self.retries += 1
-            pause = self.retry.pause(attempt, retry_after, self._rng)
-        logger.info("retrying %s (retry %d) in %.2f s", what, attempt, pause)
+            pause = self.retry.pause(failures, retry_after, self._rng)
+        self._announce(RetryEvent(method, path, reason, failures + 1, self.retry.attempts, pause))
         time.sleep(pause)
 
-    # -- errors -------------------------------------------------------------------------
+    def _announce(self, event: RetryEvent) -> None:
+        logger.warning("%s (in %.2f s)", event, event.pause)
+        if self._on_retry is not None:
+            self._on_retry(event)
 
-    def _redacted(self, text: str) -> str:
-        return redact(text, (self._password, self._token))
+    # -- answers and errors ----------------------------------------------------------------
+
+    def _parse(self, answer: _Answer, where: str) -> tuple[bool, Any]:
+        """(is JSON, value): the parsed JSON (None for no body), or the text if it is not
+        JSON."""
+        if not answer.body:
+            return True, None
+        try:
+            return True, json.loads(answer.body)  # bytes: UTF-8 (or -16/-32), RFC 8259
+        except RecursionError:
+            raise malformed(
+                where,
+                self.base_url,
+                "",
+                "nests deeper than JSON can be read here",
+                answer.status,
+            ) from None
+        except ValueError:
+            return False, answer.text
+
+    def _not_ziggy(self, where: str, answer: _Answer, is_json: bool) -> NotZiggyServerError:
+        status = answer.status
+        if 300 <= status < 400 and not answer.headers.get("Location"):
+            what = f"{status} without a Location to go to"
+        elif not answer.body:
+            what = f"{status} with no body"
+        elif not is_json:
+            kind = answer.content_type or "no content type"
+            what = f"{status} with {kind}, not JSON ({_glimpse(answer.text, self.redact)})"
+        else:
+            what = f"{status} ({_glimpse(answer.text, self.redact)})"
+        return NotZiggyServerError(
+            f"This is not a Ziggy API at {self.base_url}: {where} answered {what}; check the "
+            "URL and the port.",
+            response_code=status,
+            response_body=self.redact(answer.text),
+        )
 
     def _describe(self, exc: Exception) -> str:
         if isinstance(exc, requests.Timeout):
@@ -491,10 +744,10 @@ class Transport:
             "that the server is running."
         )
 
-    def _error_for(self, method: str, path: str, response: requests.Response) -> ZiggyError:
-        status = response.status_code
-        body = self._redacted(response.text)
-        detail = _server_message(response)
+    def _error_for(self, method: str, path: str, answer: _Answer, parsed: Any) -> ZiggyError:
+        status = answer.status
+        body = self.redact(answer.text)
+        detail = self.redact(_server_message(parsed))
         where = f"{method} {path}"
         kwargs: dict[str, Any] = {"response_code": status, "response_body": body}
         if status in (401, 403):
@@ -514,30 +767,36 @@ class Transport:
         if status >= 500:
             return ServerError(
                 f"{where}: the server failed with {status} after retries"
-                + (f" ({self._redacted(detail)})" if detail else "")
+                + (f" ({detail})" if detail else "")
                 + ".",
                 **kwargs,
             )
         if status in (400, 409, 422):
             return BadRequestError(
                 f"{where}: the server refused the request ({status})"
-                + (f": {self._redacted(detail)}" if detail else "."),
+                + (f": {detail}" if detail else "."),
                 **kwargs,
             )
         return ServerResponseError(f"{where}: unexpected HTTP {status}.", **kwargs)
 
-    @staticmethod
-    def _json(response: requests.Response) -> Any:
-        content = response.content
-        if not content:
-            return None
-        try:
-            return json.loads(content)  # bytes: UTF-8 (or -16/-32) as RFC 8259 has it
-        except ValueError:
-            return response.text
-
     def close(self) -> None:
         self._adapter.close()
+        self._deadlines.close()
+
+
+def _glimpse(text: str, redact: Callable[[str], str]) -> str:
+    """A page's title, or its first words: enough to recognise what answered."""
+    found = _TITLE.search(text)
+    words = " ".join(_TAG.sub(" ", found.group(1) if found else text[:2000]).split())
+    shown = redact(words)
+    return repr(shown if len(shown) <= 80 else shown[:77] + "...")
+
+
+def _size(count: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= size and count % size == 0:
+            return f"{count // size} {unit}"
+    return f"{count} bytes"
 
 
 def _tls_failure(base_url: str, exc: Exception) -> str:
@@ -564,8 +823,8 @@ def _verify_setting(verify: bool | str) -> bool | str:
     return verify
 
 
-def _retry_after_seconds(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def _retry_after_seconds(answer: _Answer) -> float | None:
+    value = answer.headers.get("Retry-After")
     if value is None:
         return None
     try:
@@ -574,13 +833,9 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
         return None
 
 
-def _server_message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    if isinstance(body, dict):
-        message = body.get("message")
+def _server_message(parsed: Any) -> str:
+    if isinstance(parsed, dict):
+        message = parsed.get("message")
         if isinstance(message, list):
             return "; ".join(str(part) for part in message)
         if message is not None:

@@ -1,1 +1,1 @@
-"""The engine: export, plan, apply, report, diff, rollback, journal."""
+"""The engine: export, plan, apply, report, diff, rollback, journal, lock, promote."""

@@ -18,10 +18,18 @@ are reported in bundle order whatever order they finish in.
 An item that fails does not stop the others. A flow whose dependency failed is not
 written at all (so nothing on the target points at something missing) and is reported
 with the reason.
+
+Around the writes: the server's lock on this machine (``lock.py``) is held from before the
+target is read until the journal is written, the journal (``journal.py``) lets a re-run
+finish an interrupted import, and after the creates a check (``duplicates.py``) reports
+items that another import made at the same time. Once anything was written, the caller
+always gets the report: returned, or carried by :class:`ImportIncompleteError` /
+:class:`ImportInterrupted` (``partial.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -46,10 +54,13 @@ from .._vocabulary.models import (
     Schedule,
 )
 from .bindings import Bindings, read_bindings, write_bindings
-from .journal import ImportJournal, journal_dir
-from .plan import ImportPlan, PlannedItem, bindings_path, make_plan, read_target
+from .duplicates import flag_duplicates
+from .journal import ImportJournal, JournalState, journal_dir
+from .lock import DEFAULT_LOCK_TIMEOUT, lock_dir, target_lock
+from .partial import INTERRUPTED_NOTE, ImportIncompleteError, ImportInterrupted
+from .plan import ImportPlan, PlannedItem, TargetItem, bindings_path, make_plan, read_target
 from .report import ImportReport, PausedSchedule, ProcessedItem
-from .rollback import default_rollback_dir, load_rollback, write_rollback_bundle
+from .rollback import default_rollback_dir, earlier_copies, load_rollback, write_rollback_bundle
 from .saved_plan import check_plan_still_holds
 from .subset import select_flows
 
@@ -62,6 +73,8 @@ PRE_IMPORT_SAVE_NAME = "Pre import"
 
 
 T = TypeVar("T")
+
+_CREATES = (Action.CREATE, Action.RENAME)
 
 
 def import_bundle(
@@ -78,6 +91,7 @@ def import_bundle(
     keep_rollback: bool = True,
     rollback_dir: str | os.PathLike[str] | None = None,
     state_dir: str | os.PathLike[str] | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     bindings: str | os.PathLike[str] | None = None,
     keep_schedule_state: bool = False,
 ) -> ImportReport:
@@ -103,8 +117,14 @@ def import_bundle(
     ``flow_ids``/``tags`` import only those flows of the bundle, with what they need.
     ``plan`` (a saved :class:`ImportPlan`, see :func:`save_plan`) applies exactly that plan
     and raises :class:`PlanError`, writing nothing, when the target changed since.
-    ``state_dir`` is where the import keeps its journal and rollback bundles (default:
-    ``$ZIGGY_STATE_DIR``, else the platform's user state folder).
+    ``state_dir`` is where the import keeps its journal, locks and rollback bundles
+    (default: ``$ZIGGY_STATE_DIR``, else the platform's user state folder).
+
+    One import at a time per target server and state folder: while another one runs, this
+    one waits up to ``lock_timeout`` seconds (``0``: not at all), then raises
+    :class:`TargetBusyError` having written nothing. Once it has written, a failure raises
+    :class:`ImportIncompleteError` and Ctrl-C :class:`ImportInterrupted`, both carrying
+    the report of what was done (``.report``).
     """
     return _import_bundle(
         client,
@@ -124,6 +144,7 @@ def import_bundle(
             else default_rollback_dir(state_dir)
         ),
         state_dir=state_dir,
+        lock_timeout=lock_timeout,
         same_server_expected=False,
         bindings_file=bindings_path(client, bindings, state_dir),
         keep_schedule_state=keep_schedule_state,
@@ -143,6 +164,7 @@ def _import_bundle(
     progress: ProgressCallback | None,
     rollback_dir: Path | None,
     state_dir: str | os.PathLike[str] | None,
+    lock_timeout: float,
     same_server_expected: bool,
     bindings_file: Path | None,
     keep_schedule_state: bool,
@@ -166,70 +188,244 @@ def _import_bundle(
     if mode is None:
         raise TypeError("import_bundle() needs a mode (skip, duplicate or overwrite) or a plan")
     bundle = select_flows(bundle, flow_ids=flow_ids, tags=tags)
-    known_bindings = read_bindings(bindings_file) if bindings_file is not None else Bindings()
-    journal = ImportJournal(client.base_url, journal_dir(state_dir))
-    target = read_target(client)
-    plan = make_plan(
-        bundle,
-        target,
-        mode=choice(ImportMode, mode, "mode"),
-        target_url=client.base_url,
-        same_server_expected=same_server_expected,
-        with_digest=saved_plan is not None,
-        interrupted=journal.interrupted(),
-        bindings=known_bindings,
-    )
-    plan = attrs.evolve(plan, flow_ids=tuple(flow_ids or ()), tags=tuple(tags or ()))
-    if saved_plan is not None:
-        check_plan_still_holds(saved_plan, plan)
-    secret_values = {item.uuid: item.has_value for item in target[ItemKind.SECRET]}
-    for warning in plan.warnings:
-        logger.warning("%s", warning)
-    if dry_run:
-        outcomes = [_planned_outcome(item) for item in plan.items]
-        report = _report(plan, outcomes, client, secret_values, retries_before, dry_run=True)
-        return attrs.evolve(
-            report, schedules_paused=_paused_schedules(bundle, plan, outcomes, keep_schedule_state)
-        )
-
-    backup_result: BackupResult | None = None
-    if backup and plan.writes:
-        backup_result = client.backup_database()
-        if not backup_result.ok:
-            raise BackupFailedError(
-                f"the database backup on {client.base_url} failed "
-                f"(local: {backup_result.local_backup_status}); nothing was imported. Fix the "
-                "server's backup, or import with backup turned off if you accept the risk."
+    with contextlib.ExitStack() as held:
+        if not dry_run:  # a dry run only reads: it needs no lock
+            held.enter_context(
+                target_lock(client.base_url, lock_dir(state_dir), timeout=lock_timeout)
             )
-        logger.info("database backup made: %s", backup_result.local_backup_file or "ok")
-
-    rollback_path: Path | None = None
-    if rollback_dir is not None:
-        rollback_path = write_rollback_bundle(client, plan, target, rollback_dir)
-        if rollback_path is not None:
-            logger.info("rollback bundle written to %s", rollback_path)
-
-    journal.record(_names_by_kind(item for item in plan.items if item.action in _CREATES))
-    applier = _Applier(client, bundle, plan, progress, keep_schedule_state=keep_schedule_state)
-    outcomes = applier.run()
-    journal.finish(
-        _names_by_kind(
-            item
-            for item, outcome in zip(plan.items, outcomes, strict=True)
-            if item.action in _CREATES and outcome.error is not None and outcome.uuid
+        known_bindings = read_bindings(bindings_file) if bindings_file is not None else Bindings()
+        journal = ImportJournal(client.base_url, journal_dir(state_dir))
+        target = read_target(client)
+        earlier = journal.read().on(target)
+        plan = make_plan(
+            bundle,
+            target,
+            mode=choice(ImportMode, mode, "mode"),
+            target_url=client.base_url,
+            same_server_expected=same_server_expected,
+            with_digest=saved_plan is not None,
+            interrupted=earlier.creating,
+            bindings=known_bindings,
         )
+        plan = attrs.evolve(plan, flow_ids=tuple(flow_ids or ()), tags=tuple(tags or ()))
+        if saved_plan is not None:
+            check_plan_still_holds(saved_plan, plan)
+        secret_values = {item.uuid: item.has_value for item in target[ItemKind.SECRET]}
+        for warning in plan.warnings:
+            logger.warning("%s", warning)
+        if dry_run:
+            outcomes = [_planned_outcome(item) for item in plan.items]
+            report = _report(plan, outcomes, client, secret_values, retries_before, dry_run=True)
+            return attrs.evolve(
+                report,
+                schedules_paused=_paused_schedules(bundle, plan, outcomes, keep_schedule_state),
+            )
+
+        backup_result: BackupResult | None = None
+        if backup and plan.writes:
+            backup_result = client.backup_database()
+            if not backup_result.ok:
+                raise BackupFailedError(
+                    f"the database backup on {client.base_url} failed "
+                    f"(local: {backup_result.local_backup_status}); nothing was imported. Fix "
+                    "the server's backup, or import with backup turned off if you accept the "
+                    "risk."
+                )
+            logger.info("database backup made: %s", backup_result.local_backup_file or "ok")
+
+        rollback_path: Path | None = None
+        if rollback_dir is not None:
+            copies = earlier_copies(_noted_copies(plan, earlier))
+            rollback_path = write_rollback_bundle(client, plan, target, rollback_dir, copies)
+            if rollback_path is not None:
+                logger.info("rollback bundle written to %s", rollback_path)
+
+        run = _Run(
+            client,
+            plan,
+            target,
+            journal,
+            rollback_path,
+            paused=lambda outcomes: _paused_schedules(bundle, plan, outcomes, keep_schedule_state),
+            record=(
+                None
+                if bindings_file is None
+                else lambda report: _record_bindings(report, bindings_file, known_bindings)
+            ),
+        )
+        run.start(earlier.starting(plan.items, rollback_path))
+        applier = _Applier(
+            client,
+            bundle,
+            plan,
+            progress,
+            already_saved=earlier.pre_import_saved,
+            on_pre_import_saves=run.note_pre_import_saves,
+            keep_schedule_state=keep_schedule_state,
+        )
+        return run.apply(applier, secret_values, retries_before, backup_result)
+
+
+def rollback(
+    client: ZiggyClient,
+    source: str | os.PathLike[str] | Bundle,
+    *,
+    backup: bool = True,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+    state_dir: str | os.PathLike[str] | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> ImportReport:
+    """Restore the items saved in a rollback bundle (see ``ImportReport.rollback_path``).
+
+    The bundle holds the target's own items, so they match by UUID and are overwritten
+    back to their saved state. Items an import created are not removed. A rollback bundle
+    saved from another server is refused (:class:`PlanError`): there it would match by
+    name and overwrite the wrong items. It waits for, fails and is interrupted like
+    :func:`import_bundle`.
+    """
+    bundle = load_rollback(source)
+    saved_from = bundle.provenance.source.url.rstrip("/").lower()
+    if saved_from != client.base_url.rstrip("/").lower():
+        raise PlanError(
+            f"this rollback bundle was saved from {bundle.provenance.source.url}, not "
+            f"{client.base_url}; restore it into the server it came from"
+        )
+    return _import_bundle(
+        client,
+        bundle,
+        mode=ImportMode.OVERWRITE,
+        plan=None,
+        flow_ids=None,
+        tags=None,
+        backup=backup,
+        dry_run=dry_run,
+        progress=progress,
+        rollback_dir=None,
+        state_dir=state_dir,
+        lock_timeout=lock_timeout,
+        same_server_expected=True,
+        bindings_file=None,
+        keep_schedule_state=False,
     )
-    report = _report(
-        plan, outcomes, client, secret_values, retries_before, dry_run=False, backup=backup_result
-    )
-    report = attrs.evolve(
-        report,
-        rollback_path=str(rollback_path) if rollback_path else None,
-        schedules_paused=_paused_schedules(bundle, plan, outcomes, keep_schedule_state),
-    )
-    if bindings_file is not None:
-        report = _record_bindings(report, bindings_file, known_bindings)
-    return report
+
+
+def _noted_copies(plan: ImportPlan, earlier: JournalState) -> dict[tuple[ItemKind, str], str]:
+    """The items ``plan`` overwrites whose copy from before an interrupted import is in
+    one of its rollback bundles: (kind, UUID) -> that bundle's path."""
+    return {
+        (item.kind, item.target_uuid): path
+        for item in plan.items
+        if item.action is Action.OVERWRITE
+        and item.target_uuid is not None
+        and (path := earlier.overwriting.get(item.kind, {}).get(item.target_uuid, ""))
+    }
+
+
+class _Run:
+    """The part of an import from its first write on: the writes, the journal kept up to
+    date, the check for duplicates and the report, which reaches the caller whatever
+    fails on the way. ``paused`` lists the schedules created paused of a run's outcomes;
+    ``record`` records a report's bindings (None: not recorded), for a stopped run too, as
+    what it wrote is on the target."""
+
+    def __init__(
+        self,
+        client: ZiggyClient,
+        plan: ImportPlan,
+        target: dict[ItemKind, list[TargetItem]],
+        journal: ImportJournal,
+        rollback_path: Path | None,
+        *,
+        paused: Callable[[Sequence[ProcessedItem]], tuple[PausedSchedule, ...]],
+        record: Callable[[ImportReport], ImportReport] | None,
+    ) -> None:
+        self.client = client
+        self.plan = plan
+        self.target = target
+        self.journal = journal
+        self.rollback_path = rollback_path
+        self.paused = paused
+        self.record = record
+        self.state = JournalState()
+
+    def start(self, state: JournalState) -> None:
+        """Note the work about to be done, before the first write."""
+        self.state = state
+        self.journal.write(state)
+
+    def note_pre_import_saves(self, flow_uuids: Iterable[str]) -> None:
+        self.state = self.state.with_pre_import_saves(flow_uuids)
+        self.journal.write(self.state)
+
+    def apply(
+        self,
+        applier: _Applier,
+        secret_values: dict[str, bool | None],
+        retries_before: int,
+        backup: BackupResult | None,
+    ) -> ImportReport:
+        def report(outcomes: list[ProcessedItem], *, ask: bool) -> ImportReport:
+            made = _report(
+                self.plan,
+                outcomes,
+                self.client,
+                secret_values,
+                retries_before,
+                dry_run=False,
+                backup=backup,
+                ask=ask,
+            )
+            path = str(self.rollback_path) if self.rollback_path else None
+            made = attrs.evolve(made, rollback_path=path, schedules_paused=self.paused(outcomes))
+            return made if self.record is None else self.record(made)
+
+        outcomes: list[ProcessedItem] | None = None
+        try:
+            outcomes = applier.run()
+            self.journal.write(self.state.finished(self.plan.items, outcomes))
+            outcomes = flag_duplicates(self.client, self.plan, self.target, outcomes)
+            return report(outcomes, ask=True)
+        except KeyboardInterrupt as exc:
+            reason = f"not imported: the import was interrupted first; {INTERRUPTED_NOTE}"
+            stopped = applier.outcomes_so_far(reason) if outcomes is None else outcomes
+            raise ImportInterrupted(report(stopped, ask=False)) from exc
+        except Exception as exc:
+            cause = _describe(exc)
+            reason = f"not imported: the import stopped first ({cause})"
+            stopped = applier.outcomes_so_far(reason) if outcomes is None else outcomes
+            done = sum(1 for item in stopped if item.is_processed)
+            remedy = "The report lists what was written" + (
+                "." if outcomes is not None else "; run the same import again to complete it."
+            )
+            raise ImportIncompleteError(
+                f"the import into {self.client.base_url} stopped after it had begun writing "
+                f"({done} of {len(stopped)} item(s) done): {cause}. {remedy}",
+                report=report(stopped, ask=False),
+                cause=exc,
+            ) from exc
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for a failure: a library error's own message, else its type too."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, ZiggyError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _selection_of(
+    plan: ImportPlan, flow_ids: Sequence[str] | None, tags: Sequence[str] | None
+) -> tuple[Sequence[str], Sequence[str]]:
+    """The part of the bundle a saved plan covers; a different one asked for is an error."""
+    asked = (tuple(flow_ids or ()), tuple(tags or ()))
+    if (flow_ids or tags) and asked != (plan.flow_ids, plan.tags):
+        raise PlanError(
+            "the plan was made for another selection of flows "
+            f"(flow ids {list(plan.flow_ids)}, tags {list(plan.tags)}); leave the selection "
+            "out to use the plan's"
+        )
+    return plan.flow_ids, plan.tags
 
 
 def _record_bindings(report: ImportReport, path: Path, known: Bindings) -> ImportReport:
@@ -283,74 +479,10 @@ def _paused_schedules(
                 name=outcome.name,
                 flow_uuid=flow.uuid if flow is not None else source.flow_uuid,
                 flow_name=flow.name if flow is not None else "",
+                source_uuid=item.source_uuid,
             )
         )
     return tuple(paused)
-
-
-def rollback(
-    client: ZiggyClient,
-    source: str | os.PathLike[str] | Bundle,
-    *,
-    backup: bool = True,
-    dry_run: bool = False,
-    progress: ProgressCallback | None = None,
-    state_dir: str | os.PathLike[str] | None = None,
-) -> ImportReport:
-    """Restore the items saved in a rollback bundle (see ``ImportReport.rollback_path``).
-
-    The bundle holds the target's own items, so they match by UUID and are overwritten
-    back to their saved state. Items an import created are not removed. A rollback bundle
-    saved from another server is refused (:class:`PlanError`): there it would match by
-    name and overwrite the wrong items.
-    """
-    bundle = load_rollback(source)
-    saved_from = bundle.provenance.source.url.rstrip("/").lower()
-    if saved_from != client.base_url.rstrip("/").lower():
-        raise PlanError(
-            f"this rollback bundle was saved from {bundle.provenance.source.url}, not "
-            f"{client.base_url}; restore it into the server it came from"
-        )
-    return _import_bundle(
-        client,
-        bundle,
-        mode=ImportMode.OVERWRITE,
-        plan=None,
-        flow_ids=None,
-        tags=None,
-        backup=backup,
-        dry_run=dry_run,
-        progress=progress,
-        rollback_dir=None,
-        state_dir=state_dir,
-        same_server_expected=True,
-        bindings_file=None,
-        keep_schedule_state=False,
-    )
-
-
-_CREATES = (Action.CREATE, Action.RENAME)
-
-
-def _names_by_kind(items: Iterable[PlannedItem]) -> dict[ItemKind, list[str]]:
-    names: dict[ItemKind, list[str]] = {}
-    for item in items:
-        names.setdefault(item.kind, []).append(item.target_name)
-    return names
-
-
-def _selection_of(
-    plan: ImportPlan, flow_ids: Sequence[str] | None, tags: Sequence[str] | None
-) -> tuple[Sequence[str], Sequence[str]]:
-    """The part of the bundle a saved plan covers; a different one asked for is an error."""
-    asked = (tuple(flow_ids or ()), tuple(tags or ()))
-    if (flow_ids or tags) and asked != (plan.flow_ids, plan.tags):
-        raise PlanError(
-            "the plan was made for another selection of flows "
-            f"(flow ids {list(plan.flow_ids)}, tags {list(plan.tags)}); leave the selection "
-            "out to use the plan's"
-        )
-    return plan.flow_ids, plan.tags
 
 
 def _planned_outcome(item: PlannedItem) -> ProcessedItem:
@@ -376,6 +508,7 @@ def _report(
     *,
     dry_run: bool,
     backup: BackupResult | None = None,
+    ask: bool = True,
 ) -> ImportReport:
     return ImportReport(
         mode=plan.mode,
@@ -383,7 +516,9 @@ def _report(
         items=tuple(outcomes),
         dry_run=dry_run,
         backup=backup,
-        secrets_needing_values=_secrets_needing_values(plan, outcomes, client, secret_values),
+        secrets_needing_values=_secrets_needing_values(
+            plan, outcomes, client, secret_values, ask=ask
+        ),
         warnings=plan.warnings,
         retries=client.retries - retries_before,
     )
@@ -394,11 +529,14 @@ def _secrets_needing_values(
     outcomes: list[ProcessedItem],
     client: ZiggyClient,
     secret_values: dict[str, bool | None],
+    *,
+    ask: bool = True,
 ) -> tuple[str, ...]:
     """Names of the imported secrets that hold no value on the target.
 
     Created secrets have none; for matched ones the listing said, unless the server hides
     values, in which case the masked endpoint is asked (concurrently, once per secret).
+    With ``ask=False`` (a report made after a failure) only what is known is listed.
     """
     known: dict[str, bool] = {}
     unknown: list[str] = []
@@ -413,7 +551,7 @@ def _secrets_needing_values(
             unknown.append(outcome.name)
         else:
             known[outcome.name] = listed
-    if unknown:
+    if unknown and ask:
         with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
             answers = pool.map(client.secret_has_value, unknown)
             known.update(
@@ -455,12 +593,18 @@ class _Applier:
         plan: ImportPlan,
         progress: ProgressCallback | None,
         *,
+        already_saved: frozenset[str] = frozenset(),
+        on_pre_import_saves: Callable[[list[str]], None] | None = None,
         keep_schedule_state: bool = False,
     ) -> None:
         self.client = client
         self.plan = plan
         self.progress = progress
         self.keep_schedule_state = keep_schedule_state
+        # flows whose "Pre import" save an interrupted import made: not made twice
+        self.already_saved = already_saved
+        self.on_pre_import_saves = on_pre_import_saves
+        self.pre_import_saved: list[str] = []
         self.outcomes = {
             (item.kind, item.source_uuid): _Outcome(item, target_uuid=item.target_uuid)
             for item in plan.items
@@ -505,6 +649,19 @@ class _Applier:
         self._write_all(ItemKind.SCHEDULE)
         return [self.outcomes[(item.kind, item.source_uuid)].freeze() for item in self.plan.items]
 
+    def outcomes_so_far(self, reason: str) -> list[ProcessedItem]:
+        """The outcomes of a run that stopped early: an item that would write and is not
+        done fails with ``reason``; an item left alone needed nothing done."""
+        frozen = []
+        for item in self.plan.items:
+            outcome = self.outcomes[(item.kind, item.source_uuid)]
+            if item.action is Action.LEAVE:
+                outcome.processed = True
+            elif not outcome.processed and outcome.error is None:
+                outcome.error = reason
+            frozen.append(outcome.freeze())
+        return frozen
+
     def _write_all(self, kind: ItemKind) -> None:
         pending = [o for o in self._of_kind(kind) if o.item.action.writes and o.error is None]
         for outcome in pending:
@@ -526,7 +683,11 @@ class _Applier:
         # changes the map; then the contents are made again.
         self.uuids = self._uuid_map()
         overwrites = [o for o in flows if o.error is None and o.item.action is Action.OVERWRITE]
-        self._parallel(self._save_and_prepare, overwrites)
+        try:
+            self._parallel(self._save_and_prepare, overwrites)
+        finally:  # interrupted or not: the saves made are noted, so a re-run skips them
+            if self.pre_import_saved and self.on_pre_import_saves is not None:
+                self.on_pre_import_saves(list(self.pre_import_saved))
         self._fail_flows_with_missing_dependencies(flows)
         self._remove_unused_shells(shells)
         uuids = self._uuid_map()
@@ -585,7 +746,9 @@ class _Applier:
     def _save_and_prepare(self, outcome: _Outcome) -> None:
         """The "Pre import" named save of a flow to be overwritten, then its new content."""
         assert outcome.target_uuid is not None
-        self.client.create_named_save(outcome.target_uuid, PRE_IMPORT_SAVE_NAME)
+        if outcome.target_uuid not in self.already_saved:
+            self.client.create_named_save(outcome.target_uuid, PRE_IMPORT_SAVE_NAME)
+            self.pre_import_saved.append(outcome.target_uuid)
         self._contents[outcome.item.source_uuid] = self._content(outcome)
 
     def _content(self, outcome: _Outcome) -> Flow:
@@ -728,5 +891,12 @@ class _Applier:
             for outcome in outcomes:
                 guarded(outcome)
             return
-        with ThreadPoolExecutor(max_workers=self.client.max_workers) as pool:
-            list(pool.map(guarded, outcomes))
+        pool = ThreadPoolExecutor(max_workers=self.client.max_workers)
+        try:
+            for future in [pool.submit(guarded, outcome) for outcome in outcomes]:
+                future.result()
+        finally:
+            # Stopped (Ctrl-C, a bug): start nothing more, and let what is on the wire
+            # finish (each request is bounded by its timeout), so that the report says
+            # exactly what was written.
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -22,8 +22,8 @@ The record is one-to-one per kind: binding a source item to a target item drops 
 source item's binding to it. A file edited or merged by hand may still bind two source
 items to one target item; the import then refuses those items (as it refuses a name that
 several target items share) rather than guess. A file that is not exactly this shape
-(duplicate keys included) is refused with a :class:`BundleError` naming the file, before
-anything is written.
+(a key twice in one object included: the strict JSON reader refuses it) is refused with a
+:class:`BundleError` naming the file, before anything is written.
 """
 
 from __future__ import annotations
@@ -112,9 +112,7 @@ def read_bindings(path: Path) -> Bindings:
     except OSError as exc:
         raise _error(path, f"cannot be read: {exc.strerror}") from None
     try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-        document = loads_strict(text)
-        _refuse_duplicate_keys(text)
+        document = loads_strict(raw.decode("utf-8").removeprefix("\ufeff"))
     except UnicodeDecodeError:
         raise _error(path, "is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -138,28 +136,6 @@ def write_bindings(path: Path, bindings: Bindings) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, text)
     return True
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _refuse_duplicate_keys(text: str) -> None:
-    """Refuse an object that holds a key twice: JSON readers keep the last, silently,
-    so a reviewer of the file and the import would not see the same bindings."""
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen: set[str] = set()
-        for key, _value in items:
-            if key in seen:
-                raise _DuplicateKey(key)
-            seen.add(key)
-        return dict(items)
-
-    try:
-        json.loads(text, object_pairs_hook=pairs)
-    except _DuplicateKey as exc:
-        raise JSONRejected(f"holds the key {str(exc)[:80]!r} twice in one object") from None
 
 
 def _parse(path: Path, document: Any) -> Bindings:

@@ -28,7 +28,7 @@ from .._vocabulary.models import (
     Schedule,
     SourceServer,
 )
-from .._vocabulary.tables import Table, brief
+from .._vocabulary.tables import Table, brief, data_frame, list_cell, uuid_cell
 from .export import export_flows
 
 __all__ = ["BundleDiff", "Change", "ItemChange", "diff_bundles", "diff_with_server"]
@@ -96,10 +96,33 @@ class BundleDiff:
     def _table(self) -> Table:
         return Table(
             caption=self._caption(),
-            columns=("kind", "name", "change", "fields"),
+            columns=("kind", "name", "change", "old uuid", "new uuid", "fields"),
             rows=tuple(
-                (change.kind.value, change.name, change.change.value, ", ".join(change.fields))
+                (
+                    change.kind.value,
+                    change.name,
+                    change.change.value,
+                    uuid_cell(change.old_uuid),
+                    uuid_cell(change.new_uuid),
+                    list_cell(change.fields),
+                )
                 for change in self.changes
+            ),
+            summary=("kind", "change"),
+        )
+
+    def to_dataframe(self) -> Any:
+        """The differences as a ``pandas.DataFrame``, one row per item that differs (needs
+        the ``pandas`` extra).
+
+        Columns: kind, name, change, fields (a tuple of JSON paths), old_uuid, new_uuid.
+        Without pandas this raises :class:`MissingDependencyError`.
+        """
+        return data_frame(
+            ("kind", "name", "change", "fields", "old_uuid", "new_uuid"),
+            (
+                (c.kind.value, c.name, c.change.value, c.fields, c.old_uuid, c.new_uuid)
+                for c in self.changes
             ),
         )
 

@@ -70,9 +70,17 @@ class ExportResult:
         return f"<ExportResult {self.bundle!r}{where}, {len(self.warnings)} warnings>"
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``data`` part of the CLI's JSON answer."""
+        """The ``data`` part of the CLI's JSON answer.
+
+        A superset of what the official Ziggy CLI prints after an export (``message``,
+        ``filePath``, ``flowCount``), so scripts written for it keep working.
+        ``flowCount`` is the number of flows in the bundle, subflows included (the
+        official CLI counts the UUIDs it was asked for, 0 for "all").
+        """
         return {
+            "message": "Export successful",
             "filePath": str(self.path) if self.path is not None else None,
+            "flowCount": len(self.bundle.flows),
             "counts": self.counts,
             "warnings": list(self.warnings),
         }

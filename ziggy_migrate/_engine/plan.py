@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Container, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -41,8 +41,9 @@ from .._vocabulary.enums import (
     names_or_none,
 )
 from .._vocabulary.models import Bundle, ItemKind, Schedule
-from .._vocabulary.tables import Table
+from .._vocabulary.tables import Attention, Row, Table, data_frame, list_cell, uuid_cell
 from .bindings import Bindings, default_bindings_path, read_bindings
+from .journal import ImportJournal, journal_dir
 from .subset import select_flows
 
 __all__ = ["ImportPlan", "PlannedItem", "TargetItem", "plan_import"]
@@ -134,6 +135,16 @@ class ImportPlan:
                 item["error"] = planned.error
         return data
 
+    def summary_dict(self, plan_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """What ``ziggy flow plan`` answers in ``data``: where the plan was saved, how many
+        items get each action, the items and the warnings."""
+        return {
+            "planPath": None if plan_path is None else str(plan_path),
+            "summary": self.summary(),
+            "items": self.to_dict()["items"],
+            "warnings": list(self.warnings),
+        }
+
     def of_kind(self, kind: ItemKind) -> tuple[PlannedItem, ...]:
         return tuple(item for item in self.items if item.kind is kind)
 
@@ -155,20 +166,44 @@ class ImportPlan:
             caption=f"Import plan into {self.target_url} (mode {self.mode.value}): "
             f"{counts or 'nothing'}",
             columns=("kind", "name", "match", "action", "target uuid", "note"),
-            rows=tuple(
+            rows=tuple(_row(item) for item in self.items),
+            notes=self.warnings,
+            summary=("kind", "action"),
+        )
+
+    def to_dataframe(self) -> Any:
+        """The plan as a ``pandas.DataFrame``, one row per item (needs the ``pandas`` extra).
+
+        Columns: kind, name, match, action, source_uuid, target_uuid, target_name, error,
+        candidates; enum values as their strings. Without pandas this raises
+        :class:`MissingDependencyError`.
+        """
+        return data_frame(
+            (
+                "kind",
+                "name",
+                "match",
+                "action",
+                "source_uuid",
+                "target_uuid",
+                "target_name",
+                "error",
+                "candidates",
+            ),
+            (
                 (
                     item.kind.value,
                     item.name,
                     item.match.value,
                     item.action.value,
-                    item.target_uuid or "",
-                    item.error
-                    or (f"as {item.target_name!r}" if item.target_name != item.name else "")
-                    or (f"bound item {item.stale_binding} gone" if item.stale_binding else ""),
+                    item.source_uuid,
+                    item.target_uuid,
+                    item.target_name,
+                    item.error,
+                    item.candidates,
                 )
                 for item in self.items
             ),
-            notes=self.warnings,
         )
 
     def __str__(self) -> str:
@@ -185,6 +220,41 @@ class ImportPlan:
         return self._table().to_html()
 
 
+def _row(item: PlannedItem) -> Row:
+    """One plan row: an ambiguous match is an error, a secret created without a value a
+    warning; candidates and target UUIDs show short, whole on hover."""
+    notes = []
+    if item.target_name and item.target_name != item.name:
+        notes.append(f"as {item.target_name!r}")
+    attention: Attention | None = None
+    target = uuid_cell(item.target_uuid)
+    if item.action is Action.AMBIGUOUS:
+        attention = "error"
+        if item.match is MatchMethod.BINDING:  # the candidates are source items
+            notes.append(
+                f"the binding file binds {len(item.candidates)} source {item.kind.value}s "
+                f"({', '.join(item.candidates)}) to one target {item.kind.value}: correct it"
+            )
+        else:
+            target = list_cell(uuid_cell(uuid) for uuid in item.candidates)
+            notes.append(
+                f"{len(item.candidates)} {item.kind.value}s of this name on the target: "
+                "rename or remove all but one, then import again"
+            )
+    elif item.kind is ItemKind.SECRET and item.action in (Action.CREATE, Action.RENAME):
+        attention = "warning"
+        notes.append("created without a value: set one on the target")
+    if item.stale_binding is not None:
+        attention = attention or "warning"
+        notes.append(f"bound item {item.stale_binding} gone")
+    if item.resume_uuid is not None:
+        notes.append("completes the copy an interrupted import created")
+    return Row(
+        (item.kind.value, item.name, item.match.value, item.action.value, target, "; ".join(notes)),
+        attention=attention,
+    )
+
+
 def plan_import(
     client: ZiggyClient,
     bundle: Bundle,
@@ -198,17 +268,24 @@ def plan_import(
     """Read the target and decide what importing ``bundle`` would do. Writes nothing.
 
     ``flow_ids``/``tags`` plan only those flows of the bundle, with what they need.
-    ``bindings`` is the binding file the import would use (see :func:`import_bundle`).
+    ``bindings`` is the binding file the import would use (see :func:`import_bundle`;
+    default: the target server's in the state folder). Like an import, the plan
+    completes what an interrupted import into this server was creating, by the journal
+    in the state folder ``state_dir`` (default: ``$ZIGGY_STATE_DIR``, else the platform's
+    user state folder), so that the import of a saved plan decides the same.
     """
     flow_ids = names_or_none(flow_ids, "flow_ids")
     tags = names_or_none(tags, "tags")
     bundle = select_flows(bundle, flow_ids=flow_ids, tags=tags)
     known = read_bindings(bindings_path(client, bindings, state_dir))
+    journal = ImportJournal(client.base_url, journal_dir(state_dir))
+    target = read_target(client)
     plan = make_plan(
         bundle,
-        read_target(client),
+        target,
         mode=choice(ImportMode, mode, "mode"),
         target_url=client.base_url,
+        interrupted=journal.read().on(target).creating,
         bindings=known,
     )
     return attrs.evolve(plan, flow_ids=tuple(flow_ids or ()), tags=tuple(tags or ()))
@@ -355,7 +432,7 @@ def _stale_binding_warnings(items: Iterable[PlannedItem]) -> list[str]:
     more = f" and {len(stale) - 10} more" if len(stale) > 10 else ""
     return [
         f"the binding file binds {shown}{more} to items that are no longer on the target; "
-        "they were matched by name instead (the binding file is updated by this import)"
+        "they are matched by name, else created (the binding file is updated by the import)"
     ]
 
 
@@ -587,20 +664,21 @@ def _match(
     return MatchMethod.UNMATCHED, None, ()
 
 
-def free_name(name: str, taken: Iterable[str], *, identifier: bool = False) -> str:
+def free_name(name: str, taken: Container[str], *, identifier: bool = False) -> str:
     """The first free name of the series ``NAME (imported)``, ``NAME (imported 2)``...
 
     Secrets need JavaScript identifiers, so their series is ``NAME_imported``,
-    ``NAME_imported2``...
+    ``NAME_imported2``... ``taken`` is only asked whether a candidate is in it (a set:
+    one look-up per candidate), never copied or walked, so planning stays linear in the
+    number of items.
     """
-    used = set(taken)
     number = 1
     while True:
         if identifier:
             candidate = f"{name}_imported" + (str(number) if number > 1 else "")
         else:
             candidate = f"{name} (imported" + (f" {number}" if number > 1 else "") + ")"
-        if candidate not in used:
+        if candidate not in taken:
             return candidate
         number += 1
 

@@ -10,6 +10,7 @@ import datetime as _dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -31,6 +32,20 @@ class PromoteResult:
     export: ExportResult
     report: ImportReport
     bundle_path: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"status", "statusText", "data"}``: the import's status, and in ``data`` the
+        kept bundle's path, the export's data and the import report's data."""
+        document = self.report.to_dict()
+        return {
+            "status": document["status"],
+            "statusText": document["statusText"],
+            "data": {
+                "bundlePath": str(self.bundle_path),
+                "export": self.export.to_dict(),
+                "import": document["data"],
+            },
+        }
 
 
 def default_promotion_dir(base: str | os.PathLike[str] | None = None) -> Path:

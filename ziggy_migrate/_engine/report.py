@@ -15,7 +15,7 @@ import attrs
 from .._vocabulary import convert as _convert
 from .._vocabulary.enums import Action, ImportMode, MatchMethod
 from .._vocabulary.models import REPORT_ORDER, BackupResult, ItemKind
-from .._vocabulary.tables import Table, brief
+from .._vocabulary.tables import Attention, Row, Table, brief, data_frame, uuid_cell
 
 __all__ = ["ImportReport", "PausedSchedule", "ProcessedItem"]
 
@@ -62,12 +62,14 @@ class ProcessedItem:
 @attrs.frozen
 class PausedSchedule:
     """A schedule the import created paused although it runs on the source: switch it on
-    on the target once the flow is ready there (``uuid`` is None in a dry run)."""
+    on the target once the flow is ready there (``uuid`` is None in a dry run;
+    ``source_uuid`` is the schedule's UUID in the bundle)."""
 
     uuid: str | None
     name: str
     flow_uuid: str | None
     flow_name: str
+    source_uuid: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +77,7 @@ class PausedSchedule:
             "name": self.name,
             "flowUuid": self.flow_uuid,
             "flowName": self.flow_name,
+            "sourceUuid": self.source_uuid,
         }
 
 
@@ -153,22 +156,79 @@ class ImportReport:
                 "schedules created paused (switch them on when ready): "
                 + ", ".join(f"{s.name} ({s.flow_name})" for s in self.schedules_paused)
             )
+        needing = set(self.secrets_needing_values)
+        paused = {schedule.source_uuid for schedule in self.schedules_paused}
+        rows = []
+        for item in self.items:
+            attention: Attention | None = None
+            notes_of_item = [item.error] if item.error is not None else []
+            if item.error is not None:
+                attention = "error"
+            elif item.kind is ItemKind.SECRET and item.name in needing:
+                attention = "warning"
+                notes_of_item.append("has no value on the target: set one")
+            elif item.kind is ItemKind.SCHEDULE and item.source_uuid in paused:
+                attention = "warning"
+                notes_of_item.append("created paused: switch it on when its flow is ready")
+            if item.stale_binding is not None:
+                attention = attention or "warning"
+                notes_of_item.append(f"bound item {item.stale_binding} gone")
+            rows.append(
+                Row(
+                    (
+                        item.kind.value,
+                        item.name,
+                        item.match_method.value,
+                        item.result.value,
+                        uuid_cell(item.uuid),
+                        "yes" if item.is_processed else "no",
+                        "; ".join(notes_of_item),
+                    ),
+                    attention=attention,
+                )
+            )
         return Table(
             caption=self._caption(),
-            columns=("kind", "name", "match", "result", "uuid", "processed", "error"),
-            rows=tuple(
+            columns=("kind", "name", "match", "result", "uuid", "processed", "note"),
+            rows=tuple(rows),
+            notes=tuple(notes),
+            summary=("kind", "result"),
+        )
+
+    def to_dataframe(self) -> Any:
+        """The report as a ``pandas.DataFrame``, one row per item (needs the ``pandas`` extra).
+
+        Columns: kind, name, match_method, result, source_uuid, uuid, is_processed, error,
+        needs_value (a secret left without a value on the target); enum values as their
+        strings. Without pandas this raises :class:`MissingDependencyError`.
+        """
+        needing = set(self.secrets_needing_values)
+        return data_frame(
+            (
+                "kind",
+                "name",
+                "match_method",
+                "result",
+                "source_uuid",
+                "uuid",
+                "is_processed",
+                "error",
+                "needs_value",
+            ),
+            (
                 (
                     item.kind.value,
                     item.name,
                     item.match_method.value,
                     item.result.value,
-                    item.uuid or "",
-                    "yes" if item.is_processed else "no",
-                    item.error or "",
+                    item.source_uuid,
+                    item.uuid,
+                    item.is_processed,
+                    item.error,
+                    item.kind is ItemKind.SECRET and item.name in needing,
                 )
                 for item in self.items
             ),
-            notes=tuple(notes),
         )
 
     def __str__(self) -> str:

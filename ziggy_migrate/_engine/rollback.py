@@ -5,12 +5,20 @@ before the first overwrite, the import saves the target's current version of eve
 it will overwrite as an ordinary bundle file (no secret values, as always). Importing
 that file back with ``overwrite`` — :func:`rollback` — puts those items back as they were.
 Items the import *created* are not removed by a rollback; the import report lists them.
+
+After an interrupted import, the target holds some items half-imported. The import that
+overwrites them next (the re-run) must not keep *that* as "before": the journal names the
+rollback bundle of the interrupted run that holds their earlier copy, and the new rollback
+bundle takes those copies from it (:func:`earlier_copies`), so restoring it puts the
+target back as it was before the interrupted run.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,11 +31,17 @@ from .._bundle.references import References, dangling_references, walk_flow
 from .._client.client import ZiggyClient
 from .._version import __version__
 from .._vocabulary.enums import Action, Layout
+from .._vocabulary.errors import ZiggyError
 from .._vocabulary.models import Bundle, Flow, ItemKind, Provenance, SourceServer
 from .._vocabulary.state_dir import server_slug, state_dir
 from .plan import ImportPlan, TargetItem
 
-__all__ = ["default_rollback_dir", "write_rollback_bundle"]
+__all__ = ["default_rollback_dir", "earlier_copies", "write_rollback_bundle"]
+
+logger = logging.getLogger("ziggy_migrate.rollback")
+
+Copies = dict[tuple[ItemKind, str], Any]
+"""Items by (kind, UUID), as a rollback bundle holds them."""
 
 
 def default_rollback_dir(base: str | os.PathLike[str] | None = None) -> Path:
@@ -41,8 +55,14 @@ def write_rollback_bundle(
     plan: ImportPlan,
     target: dict[ItemKind, list[TargetItem]],
     directory: Path,
+    earlier: Copies | None = None,
 ) -> Path | None:
-    """Save the target's copy of every item ``plan`` overwrites; None when there is none."""
+    """Save the target's copy of every item ``plan`` overwrites; None when there is none.
+
+    An item in ``earlier`` (its copy from before an interrupted import) is saved as that
+    copy rather than as the target has it now.
+    """
+    earlier = earlier or {}
     overwritten = {
         kind: [
             item.target_uuid
@@ -58,14 +78,24 @@ def write_rollback_bundle(
         for kind in ItemKind
         if kind is not ItemKind.FLOW
     }
-    flows: list[Flow] = []
+    for kind, uuid in earlier:
+        if kind is not ItemKind.FLOW and uuid in listed[kind]:
+            listed[kind][uuid] = earlier[(kind, uuid)]
+    flows: dict[str, Flow] = {}
     references: dict[str, References] = {}
     encoded: dict[str, EncodedJSON] = {}
+    kept = [uuid for uuid in overwritten[ItemKind.FLOW] if (ItemKind.FLOW, uuid) in earlier]
+    fetch = [uuid for uuid in overwritten[ItemKind.FLOW] if (ItemKind.FLOW, uuid) not in earlier]
     with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
         # each flow is walked and encoded as it arrives, while later ones are on the wire
-        for fetched in pool.map(client.get_flow, overwritten[ItemKind.FLOW]):
+        arriving = pool.map(client.get_flow, fetch)
+        for flow in [earlier[(ItemKind.FLOW, uuid)] for uuid in kept]:
+            flows[flow.uuid] = flow
+            references[flow.uuid] = walk_flow(flow)
+            encoded[flow.uuid] = encode_flow(flow)
+        for fetched in arriving:
             flow = fetched.flow
-            flows.append(flow)
+            flows[flow.uuid] = flow
             references[flow.uuid] = walk_flow(flow)
             encoded[flow.uuid] = encode_flow(flow)
     items: dict[str, Any] = {
@@ -79,7 +109,7 @@ def write_rollback_bundle(
             tool_version=__version__,
             exported_at=_now(),
         ),
-        flows=tuple(flows),
+        flows=tuple(flows[uuid] for uuid in overwritten[ItemKind.FLOW]),
         **items,
     )
     # The copies point at items that stay on the server; declare those references so the
@@ -89,6 +119,33 @@ def write_rollback_bundle(
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = f"rollback-{server_slug(client.base_url)}-{_now(compact=True)}.json"
     return save_encoded_bundle(bundle, directory / name, layout=Layout.FILE, encoded_flows=encoded)
+
+
+def earlier_copies(wanted: Mapping[tuple[ItemKind, str], str]) -> Copies:
+    """The copies of ``wanted`` items (by (kind, UUID), each naming the rollback bundle
+    that holds it) from those bundles.
+
+    A bundle that cannot be read any more (removed, damaged) is warned about and skipped:
+    its items are then saved as the target has them now.
+    """
+    paths = sorted({path for path in wanted.values() if path})
+    copies: Copies = {}
+    for path in paths:
+        try:
+            bundle = load_bundle(Path(path))
+        except (ZiggyError, OSError) as exc:
+            logger.warning(
+                "cannot read the rollback bundle %s of an interrupted import (%s); the new "
+                "rollback bundle keeps the target's current copy of its items",
+                path,
+                exc,
+            )
+            continue
+        for kind in ItemKind:
+            for item in bundle.items(kind):
+                if wanted.get((kind, item.uuid)) == path:
+                    copies[(kind, item.uuid)] = item
+    return copies
 
 
 def load_rollback(source: str | os.PathLike[str] | Bundle) -> Bundle:

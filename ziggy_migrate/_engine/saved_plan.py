@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .._bundle.json_text import DuplicateKey, loads_strict
 from .._vocabulary import convert as _convert
 from .._vocabulary.errors import PlanError, PlanFileError
 from .._vocabulary.files import write_atomically
@@ -32,12 +33,18 @@ def save_plan(plan: ImportPlan, path: str | os.PathLike[str]) -> Path:
 
 
 def load_plan(path: str | os.PathLike[str]) -> ImportPlan:
-    """Read a plan saved by :func:`save_plan`; a broken file raises :class:`PlanError`."""
+    """Read a plan saved by :func:`save_plan`; a broken file raises :class:`PlanError`.
+
+    The JSON is read as strictly as a bundle's: a key twice in one object is refused,
+    naming its JSON path, since a reviewer and the loader would read different values.
+    """
     source = Path(path)
     try:
-        document: Any = json.loads(source.read_text("utf-8"))
+        document: Any = loads_strict(source.read_text("utf-8"))
     except FileNotFoundError:
         raise PlanFileError(f"no plan file at {source}") from None
+    except DuplicateKey as exc:
+        raise PlanFileError(f"{source}: {exc}") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise PlanFileError(f"{source} is not a readable plan file ({exc})") from None
     if not isinstance(document, dict) or document.get("planFormatVersion") != PLAN_FORMAT_VERSION:

@@ -17,6 +17,7 @@ keeps frozen stay frozen. What it saves is measured in ``benchmarks/README.md``.
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,12 @@ class _PauseState:
 
 
 _state = _PauseState()
+
+# CPython 3.12 starts with a few hundred of its own immortal objects (static types'
+# ``__mro__`` and ``__bases__`` tuples) in the permanent generation, so a nonzero freeze
+# count alone does not mean that the application froze anything: what is frozen when this
+# module is imported counts as the interpreter's own.
+_FROZEN_BY_INTERPRETER = gc.get_freeze_count() if sys.version_info[:2] == (3, 12) else 0
 
 
 @contextmanager
@@ -56,6 +63,6 @@ def bulk_mode() -> Iterator[None]:
 
 def _promote_to_oldest_generation() -> None:
     """Move every tracked object to the oldest generation, without examining any."""
-    if gc.get_freeze_count() == 0:
+    if gc.get_freeze_count() <= _FROZEN_BY_INTERPRETER:
         gc.freeze()
         gc.unfreeze()

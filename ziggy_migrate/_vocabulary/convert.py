@@ -52,16 +52,22 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(attrs.has, structure_factory)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
     # Free-form JSON (a flow's graph) passes through untouched: no copy, no validation here.
-    conv.register_structure_hook(Any, lambda value, _type: value)
+    # (Registered by predicate: before Python 3.11 ``typing.Any`` is not a class, and
+    # cattrs' class registry, a functools.singledispatch, refuses it.)
+    conv.register_structure_hook_func(_is_any, lambda value, _type: value)
     # ...and out again without a deep copy: the graph is the largest part of a bundle, and
     # nothing that unstructures a model changes it (rewrites always build new values).
-    conv.register_unstructure_hook(Any, lambda value: value)
+    conv.register_unstructure_hook_func(_is_any, lambda value: value)
     # Our str-based enums go out as their plain values, so writers see only JSON types.
     conv.register_unstructure_hook(str, _unstructure_text)
     # Servers send ``null`` for empty text fields; cattrs would turn that into "None".
     # Our enums derive from str, so this hook sees them too and builds the enum member.
     conv.register_structure_hook(str, _structure_text)
     return conv
+
+
+def _is_any(type_: Any) -> bool:
+    return type_ is Any
 
 
 def _unstructure_text(value: str) -> str:

@@ -4,24 +4,36 @@ Every error the library raises derives from :class:`ZiggyError`, so a caller can
 type; the subclasses say what went wrong and what to check::
 
     ZiggyError
-    ├── ServerUnreachableError        no answer: refused, DNS, dropped connection, timeout
-    │   └── RequestTimeoutError       the server did not answer within the timeout
-    ├── ServerResponseError           the server answered with an error status
+    ├── ServerUnreachableError        no Ziggy answer: refused, DNS, dropped connection
+    │   ├── RequestTimeoutError       no whole answer within the timeout
+    │   └── NotZiggyServerError       something answers at that address, but not a Ziggy API
+    ├── ServerResponseError           the server answered with an error, or unusably
     │   ├── AuthenticationError       401/403: wrong user name or password, token refused
     │   ├── NotFoundError             404
     │   ├── BadRequestError           400/409/422: the server refused what we sent
     │   ├── RateLimitedError          429 after the retries ran out
-    │   └── ServerError               5xx after the retries ran out
+    │   ├── ServerError               5xx after the retries ran out
+    │   ├── MalformedResponseError    an answer missing a field the API promises, or mistyped
+    │   └── ResponseTooLargeError     an answer larger than the client's max_answer_bytes
     ├── BundleError                   a bundle file is broken, invalid or from a newer tool
     ├── SelectionError                export: a flow UUID that is not on the server
     ├── ExposedCredentialError        export with strict_secrets: inline credentials found
     ├── PlanError                     import: the plan cannot be applied (stale, mismatched)
     │   └── PlanFileError             a plan file is missing, unreadable or broken
     ├── BackupFailedError             import: the database backup failed, nothing was written
-    └── InvalidArgumentError          a call got a value outside its choices (also a ValueError)
+    ├── TargetBusyError               import: another import into that server is running here
+    ├── ImportIncompleteError         import: it wrote, then failed; ``.report`` says what it did
+    ├── InvalidArgumentError          a call got a value outside its choices (also a ValueError)
+    └── MissingDependencyError        an optional extra is not installed (also an ImportError)
 
-Messages never contain a password, token or secret value: response bodies are kept on the
-exception for debugging only after the same redaction the logs use.
+Beside the tree, because it is not an error: ``ImportInterrupted``, a
+:class:`KeyboardInterrupt` raised when an import that already wrote is interrupted, with
+the same ``.report``. ``ImportIncompleteError`` and ``ImportInterrupted`` are defined in
+``_engine/partial.py``, beside the report they carry.
+
+Messages never contain a password, token or secret value: server text (a message, a
+response body kept on the exception for debugging) passes the same redaction the logs use,
+which masks every secret value the client sent or read.
 """
 
 from __future__ import annotations
@@ -33,15 +45,20 @@ __all__ = [
     "BundleError",
     "ExposedCredentialError",
     "InvalidArgumentError",
+    "MalformedResponseError",
+    "MissingDependencyError",
     "NotFoundError",
+    "NotZiggyServerError",
     "PlanError",
     "PlanFileError",
     "RateLimitedError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "SelectionError",
     "ServerError",
     "ServerResponseError",
     "ServerUnreachableError",
+    "TargetBusyError",
     "ZiggyError",
 ]
 
@@ -55,11 +72,24 @@ class ServerUnreachableError(ZiggyError):
 
 
 class RequestTimeoutError(ServerUnreachableError):
-    """The server did not answer within the configured timeout."""
+    """The server did not answer, or did not finish its answer, within the timeout."""
+
+
+class NotZiggyServerError(ServerUnreachableError):
+    """Something answers at the address, but not as a Ziggy API would: another web
+    server's page, a 404 for the login, a redirect that names no address.
+
+    ``response_code`` and ``response_body`` (redacted, shortened) are what it answered.
+    """
+
+    def __init__(self, message: str, *, response_code: int = 0, response_body: str = "") -> None:
+        super().__init__(message)
+        self.response_code = response_code
+        self.response_body = response_body
 
 
 class ServerResponseError(ZiggyError):
-    """The server answered with an error status.
+    """The server answered with an error status, or with an answer that cannot be used.
 
     ``response_code`` is the HTTP status and ``response_body`` the (redacted) body text, so
     that callers can branch on the status and operators can see what the server said.
@@ -89,6 +119,31 @@ class RateLimitedError(ServerResponseError):
 
 class ServerError(ServerResponseError):
     """The server kept failing (5xx) after every retry."""
+
+
+class MalformedResponseError(ServerResponseError):
+    """An answer lacks a field the API promises, or holds one of another type.
+
+    ``endpoint`` is the request (``GET /api/flow/...``) and ``field`` the place in its
+    answer (``tags``, ``[3].uuid``; empty for the answer as a whole).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str,
+        field: str,
+        response_code: int,
+        response_body: str = "",
+    ) -> None:
+        super().__init__(message, response_code=response_code, response_body=response_body)
+        self.endpoint = endpoint
+        self.field = field
+
+
+class ResponseTooLargeError(ServerResponseError):
+    """An answer is larger than the client accepts (``max_answer_bytes``, decompressed)."""
 
 
 class BundleError(ZiggyError):
@@ -140,5 +195,21 @@ class BackupFailedError(ZiggyError):
     """The server's database backup failed, so the import wrote nothing."""
 
 
+class TargetBusyError(ZiggyError):
+    """Another import (or rollback) into the same server is running on this machine, and
+    it did not finish within the wait allowed; nothing was written.
+
+    ``holder`` says which process holds the server's lock (process id and host name).
+    """
+
+    def __init__(self, message: str, *, holder: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
 class InvalidArgumentError(ZiggyError, ValueError):
     """A library call got an argument outside its choices; the message lists them."""
+
+
+class MissingDependencyError(ZiggyError, ImportError):
+    """A call needs an optional extra that is not installed; the message says which."""

@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from . import convert as _convert
 from .tables import brief
 
 __all__ = [
@@ -93,6 +94,12 @@ class FlowSummary:
     tags: tuple[str, ...] = ()
     updated_at: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The summary in the server's own camelCase shape (what ``ziggy flow list`` prints)."""
+        data: dict[str, Any] = _convert.unstructure(self)
+        data["tags"] = list(self.tags)
+        return data
+
 
 @attrs.frozen
 class Flow:
@@ -100,7 +107,7 @@ class Flow:
 
     uuid: str
     name: str
-    listener_type: str = "API"
+    listener_type: str = "REST"
     tags: tuple[str, ...] = ()
     nodes: JSON = attrs.field(factory=list)
     edges: JSON = attrs.field(factory=list)

@@ -12,6 +12,6 @@ that it emulates the server's contract rather than our client's idea of it. Typi
 Run one from a shell with ``python -m ziggy_migrate.testing --port 3000``.
 """
 
-from ._server import FaultPlan, RecordedRequest, ZiggyEmulator
+from ._server import Answer, FaultPlan, RecordedRequest, ZiggyEmulator
 
-__all__ = ["FaultPlan", "RecordedRequest", "ZiggyEmulator"]
+__all__ = ["Answer", "FaultPlan", "RecordedRequest", "ZiggyEmulator"]

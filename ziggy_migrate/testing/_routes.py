@@ -133,7 +133,7 @@ def _login(backend: _Backend, call: _Call) -> _Reply:
         {
             "uuid": backend.user_uuid,
             "username": backend.username,
-            "role": "admin",
+            "role": "ADMIN",
             "token": backend.tokens.issue(),
             "passwordStrengthOk": True,
         },
@@ -264,6 +264,15 @@ def _named_saves(backend: _Backend, call: _Call) -> _Reply:
     return _json(200, backend.store.named_saves(call.params["flowUuid"]))
 
 
+def _transfer_db(backend: _Backend, call: _Call) -> _Reply:
+    backend.store.make_transfer_file()
+    return _empty(201)
+
+
+def _download_transfer(backend: _Backend, call: _Call) -> _Reply:
+    return _Reply(200, backend.store.transfer_file(), "application/octet-stream")
+
+
 def _prepare_export(backend: _Backend, call: _Call) -> _Reply:
     backend.store.prepare_export(call.json())
     return _empty(201)
@@ -293,16 +302,29 @@ class _Route:
     pattern: re.Pattern[str]
     endpoint: _Endpoint
     public: bool
+    reserved: frozenset[str] = frozenset()
 
 
-def _route(method: str, template: str, endpoint: _Endpoint, *, public: bool = False) -> _Route:
-    """Compile ``/api/flow/{uuid}`` into a regex whose groups are single path segments."""
+def _route(
+    method: str,
+    template: str,
+    endpoint: _Endpoint,
+    *,
+    public: bool = False,
+    reserved: frozenset[str] = frozenset(),
+) -> _Route:
+    """Compile ``/api/flow/{uuid}`` into a regex whose groups are single path segments.
+
+    ``reserved`` are segments the server declares as fixed paths beside the pattern: a
+    ``{uuid}`` never stands for them, so ``GET /api/flow/vacuum`` is an unknown route
+    (NestJS's "Cannot GET ..."), not a flow called ``vacuum`` that does not exist.
+    """
     pieces = re.split(r"(\{\w+\})", template)
     regex = "".join(
         f"(?P<{piece[1:-1]}>[^/]+)" if piece.startswith("{") else re.escape(piece)
         for piece in pieces
     )
-    return _Route(method, re.compile(f"^{regex}$"), endpoint, public)
+    return _Route(method, re.compile(f"^{regex}$"), endpoint, public, reserved)
 
 
 def _crud(kind: Kind, base: str, list_endpoint: _Endpoint) -> list[_Route]:
@@ -317,6 +339,11 @@ def _crud(kind: Kind, base: str, list_endpoint: _Endpoint) -> list[_Route]:
     ]
 
 
+# Fixed paths of the server's flow controller (the generated client's): never a flow UUID.
+_FLOW_FIXED_PATHS = frozenset(
+    {"vacuum", "export-all", "export-tagged", "tagged-export", "import", "clone"}
+)
+
 # First match wins, so fixed paths come before the ``{uuid}`` patterns they resemble.
 _ROUTES: tuple[_Route, ...] = (
     _route("POST", "/api/auth/login", _login, public=True),
@@ -324,15 +351,17 @@ _ROUTES: tuple[_Route, ...] = (
     _route("GET", "/api/health", _health, public=True),
     _route("GET", "/api/system/version-info", _version_info),
     _route("POST", "/api/system/backup-db", _backup),
+    _route("POST", "/api/system/transfer-db", _transfer_db),
+    _route("GET", "/api/system/download-transfer", _download_transfer),
     _route("GET", "/api/flow", _list_flows),
     _route("POST", "/api/flow/export-tagged", _prepare_export),
     _route("GET", "/api/flow/export-tagged", _get_export),
     _route("DELETE", "/api/flow/tagged-export", _drop_export),
     _route("POST", "/api/flow/import", _import_not_implemented),
     _route("POST", "/api/flow/clone/{uuid}", _clone_flow),
-    _route("GET", "/api/flow/{uuid}", _get_flow),
-    _route("PUT", "/api/flow/{uuid}", _update_entity(FLOW)),
-    _route("DELETE", "/api/flow/{uuid}", _delete_entity(FLOW)),
+    _route("GET", "/api/flow/{uuid}", _get_flow, reserved=_FLOW_FIXED_PATHS),
+    _route("PUT", "/api/flow/{uuid}", _update_entity(FLOW), reserved=_FLOW_FIXED_PATHS),
+    _route("DELETE", "/api/flow/{uuid}", _delete_entity(FLOW), reserved=_FLOW_FIXED_PATHS),
     _route("POST", "/api/flow/{name}/{receiverType}", _create_flow),
     *_crud(CONNECTION, "/api/connection", _list_connections),
     _route("PATCH", "/api/secret/update-secret-value", _set_secret_value),
@@ -353,7 +382,9 @@ def _resolve(method: str, path: str) -> tuple[_Route, dict[str, str]] | None:
             continue
         match = route.pattern.match(path)
         if match:
-            return route, {key: unquote(value) for key, value in match.groupdict().items()}
+            params = {key: unquote(value) for key, value in match.groupdict().items()}
+            if route.reserved.isdisjoint(params.values()):
+                return route, params
     return None
 
 

@@ -7,8 +7,9 @@ latency behaves like network latency rather than a queue.
 
 The request path is deliberately layered:
 
-``_wire`` (sockets: read the body, write or drop the answer)
-  -> ``ZiggyEmulator._process`` here (latency, the ``_faults`` dice, the request log)
+``_wire`` (sockets: read the body, write, trickle, hold or drop the answer)
+  -> ``ZiggyEmulator._process`` here (latency, ``_answers`` overrides, the ``_faults``
+     dice, the request log)
     -> ``_routes._dispatch`` (routing table, bearer-token check, errors to NestJS answers)
       -> an endpoint function -> ``_store.Store`` (the tables and their rules)
 """
@@ -26,6 +27,7 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
+from ._answers import Answer, _Overrides
 from ._faults import FaultPlan, _fault_reply, _FaultDice
 from ._routes import _Backend, _dispatch, _TokenBook
 from ._store import (
@@ -35,6 +37,7 @@ from ._store import (
     SECRET,
     STRUCTURE,
     VARIABLE,
+    ApiError,
     Store,
 )
 from ._wire import _HttpServer, _Incoming, _Reply
@@ -47,7 +50,8 @@ class RecordedRequest:
     ``status`` is the status answered, or, for ``drop_after`` and ``cut_short``, the
     status the applied request answered or would have; it is 0 for ``drop_before``
     (nothing was applied). ``fault`` is ``"500"``, ``"503"``, ``"429"``,
-    ``"drop_before"``, ``"drop_after"``, ``"cut_short"`` or None.
+    ``"drop_before"``, ``"drop_after"``, ``"cut_short"``, ``"override"`` (an
+    :class:`Answer` given to :meth:`ZiggyEmulator.override` answered it) or None.
     """
 
     method: str
@@ -99,9 +103,14 @@ class ZiggyEmulator:
     It speaks the REST contract over real HTTP on ``127.0.0.1``, keeps its database in
     memory, and can be told to be slow (``latency``), flaky (``faults``), strict about
     tokens (``token_lifetime``, ``expire_tokens()``) or discreet about secrets
-    (``return_secret_values``). With an ``ssl_context`` (a server-side context holding a
-    certificate) it serves HTTPS instead. Every knob may be changed while it runs and
-    applies from the next request on (``token_lifetime`` to tokens already issued, too).
+    (``return_secret_values``) or careless about them (``leaky_errors``: every error
+    answer quotes the request it failed on, password and all, and the secret values the
+    server holds, as a stack trace dumping its context would), or be told exactly what
+    to answer to some requests (``override``: malformed answers, other web servers'
+    pages, trickled, endless or silent answers, gzip bombs). With an ``ssl_context`` (a
+    server-side context holding a certificate) it serves HTTPS instead. Every knob may
+    be changed while it runs and applies from the next request on (``token_lifetime`` to
+    tokens already issued, too).
     Seed it with ``add_*``/``load``; inspect it with ``snapshot()`` and ``requests``::
 
         with ZiggyEmulator() as ziggy:
@@ -121,6 +130,7 @@ class ZiggyEmulator:
         faults: FaultPlan | None = None,
         seed: int = 0,
         return_secret_values: bool = True,
+        leaky_errors: bool = False,
         name: str = "ziggy",
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
@@ -132,12 +142,14 @@ class ZiggyEmulator:
         self.seed = seed
         self.latency = latency
         self.token_lifetime = token_lifetime
+        self.leaky_errors = leaky_errors
         self._store = Store()
         self._store.return_secret_values = return_secret_values
         self._backend = _Backend(
             self._store, _TokenBook(), username, password, str(uuidlib.uuid4()), name
         )
         self._log = _RequestLog()
+        self._overrides = _Overrides()
         self._dice: _FaultDice | None = None
         self.faults = faults
         self.ssl_context = ssl_context
@@ -175,6 +187,25 @@ class ZiggyEmulator:
             self._dice = None
         else:
             self._dice = _FaultDice(plan, self.seed if plan.seed is None else plan.seed)
+
+    def override(
+        self, method: str, path: str, *answers: Answer | None, times: int | None = None
+    ) -> None:
+        """Answer requests for ``method`` (``"*"``: any) and ``path`` with ``answers``.
+
+        ``path`` is matched segment by segment: ``*`` stands for one segment
+        (``/api/flow/*`` is one flow, not the list), a final ``**`` for any rest
+        (``/**``: every path). Matching requests take the answers in turn, starting
+        again after the last; None lets the API answer that one itself. ``times``
+        bounds how many requests the override answers in all (None: until
+        :meth:`clear_overrides`). An earlier override wins over a later one; overrides
+        come before the ``faults`` and before the token check.
+        """
+        self._overrides.add(method, path, answers, times)
+
+    def clear_overrides(self) -> None:
+        """Back to the API's own answers."""
+        self._overrides.clear()
 
     @property
     def backup_status(self) -> str:
@@ -252,7 +283,7 @@ class ZiggyEmulator:
         nodes: list[dict[str, Any]] | None = None,
         edges: list[dict[str, Any]] | None = None,
         viewport: dict[str, Any] | None = None,
-        listener_type: str = "API",
+        listener_type: str = "REST",
         is_subflow: bool = False,
         **extra: Any,
     ) -> dict[str, Any]:
@@ -369,6 +400,14 @@ class ZiggyEmulator:
             raise ValueError(f"{os.fspath(path)}: a seed file holds a JSON object")
         self.load(data)
 
+    @property
+    def transfer_file(self) -> bytes | None:
+        """The last database transfer file ``POST /api/system/transfer-db`` made, if any."""
+        try:
+            return self._store.transfer_file()
+        except ApiError:
+            return None
+
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the database, secret values included, soft-deleted rows left out.
 
@@ -416,13 +455,70 @@ class ZiggyEmulator:
         ticket = self._log.reserve()
         if self.latency > 0:
             time.sleep(self.latency)
+        answer = self._overrides.take(incoming.method, incoming.path)
+        if answer is not None:
+            scripted = self._answer(incoming, answer)
+            self._log.fill(
+                ticket,
+                RecordedRequest(
+                    incoming.method, incoming.path, incoming.query, scripted.status, "override"
+                ),
+            )
+            return scripted
         dice = self._dice
         fault = dice.roll(incoming.method, incoming.path) if dice is not None else None
         reply, status = self._apply(incoming, fault, dice)
+        if self.leaky_errors and reply is not None and reply.status >= 400:
+            reply = self._leaky(reply, incoming)
         self._log.fill(
             ticket, RecordedRequest(incoming.method, incoming.path, incoming.query, status, fault)
         )
         return reply
+
+    def _leaky(self, reply: _Reply, incoming: _Incoming) -> _Reply:
+        """``reply`` with its message quoting the request and every stored secret value."""
+        values = [
+            value
+            for row in self._store.snapshot()["secrets"]
+            for value in (row.get("devValue"), row.get("prodValue"))
+            if value
+        ]
+        try:
+            payload = json.loads(reply.body) if reply.body else {}
+        except ValueError:
+            payload = {}
+        if not isinstance(payload, dict):
+            payload = {}
+        message = payload.get("message", "")
+        message = "; ".join(message) if isinstance(message, list) else str(message)
+        payload["message"] = (
+            f"{message} while handling {incoming.method} {incoming.path} "
+            f"{incoming.body.decode('utf-8', 'replace')} "
+            f"(authorization {incoming.authorization}; secrets in scope: {', '.join(values)})"
+        )
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        return replace(reply, body=body, content_type=reply.content_type or "application/json")
+
+    def _answer(self, incoming: _Incoming, answer: Answer) -> _Reply:
+        """The reply for an :class:`Answer` (a rewrite runs the API first)."""
+        if answer.expire_tokens:
+            self._backend.tokens.expire_all()
+        if answer.rewrite is not None:
+            reply = _dispatch(self._backend, incoming, self.token_lifetime)
+            if reply.status >= 300 or reply.content_type is None or not reply.body:
+                return reply
+            changed = answer.rewrite(json.loads(reply.body))
+            body = json.dumps(changed, ensure_ascii=False, separators=(",", ":"))
+            return replace(reply, body=body.encode("utf-8"))
+        return _Reply(
+            answer.status,
+            answer.body,
+            answer.content_type,
+            answer.headers,
+            trickle=answer.trickle,
+            endless=answer.endless,
+            silent=answer.silent,
+        )
 
     def _apply(
         self, incoming: _Incoming, fault: str | None, dice: _FaultDice | None
@@ -445,4 +541,4 @@ def _with_uuid(fields: dict[str, Any], uuid: str | None) -> dict[str, Any]:
     return fields if uuid is None else {**fields, "uuid": uuid}
 
 
-__all__ = ["FaultPlan", "RecordedRequest", "ZiggyEmulator"]
+__all__ = ["Answer", "FaultPlan", "RecordedRequest", "ZiggyEmulator"]

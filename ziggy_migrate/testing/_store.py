@@ -265,7 +265,7 @@ def _flow_columns(uuid: str, stamp: str) -> dict[str, Any]:
         "executionHistoryMins": None,
         "isValid": True,
         "name": "",
-        "listenerType": "API",
+        "listenerType": "REST",
         "numBlocks": 0,
         "tags": [],
         "isSubflow": False,
@@ -485,6 +485,7 @@ class Store:
         self._named_saves: list[dict[str, Any]] = []
         self._backups: list[dict[str, Any]] = []
         self._export: dict[str, Any] | None = None
+        self._transfer: bytes | None = None
         self._clock = _Clock()
 
     # ---- seeding (writes straight to the tables, as a fixture would)
@@ -690,10 +691,14 @@ class Store:
             return answer
 
     def prepare_export(self, payload: Any) -> None:
-        """Select flows having any of ``tags`` or listed in ``flowUuids``, with what they use.
+        """Select flows having any of ``tags`` or listed in ``flowUuids`` (every flow when
+        both are empty, as the server's docs say), with what they use.
 
-        Secrets are found in the flows' nodes and in the exported connections' values,
-        and are exported without their values, as a server export must be.
+        The flows' connections, structures and variables are exported beside them (the
+        relations ``GET /api/flow/{uuid}`` loads); secrets are found in the flows' nodes
+        and in the exported connections' values, and are exported without their values,
+        as a server export must be. Subflows are not added: a flow's callees are exported
+        when they are selected themselves.
         """
         fields = _EXPORT_REQUEST.check(payload)
         tags, uuids = fields.get("tags", []), set(fields.get("flowUuids", []))
@@ -701,7 +706,7 @@ class Store:
             flows = [
                 flow
                 for flow in _by_name(self._live(FLOW))
-                if flow["uuid"] in uuids or _any_tag(flow, tags)
+                if (not tags and not uuids) or flow["uuid"] in uuids or _any_tag(flow, tags)
             ]
             related = self._relations_of(flows)
             connections = related["connections"]
@@ -712,7 +717,13 @@ class Store:
                 if row["name"] in secret_names
             ]
             self._export = copy.deepcopy(
-                {"flows": flows, "connections": connections, "secrets": secrets}
+                {
+                    "flows": flows,
+                    "connections": connections,
+                    "secrets": secrets,
+                    "structures": related["structures"],
+                    "variables": related["variables"],
+                }
             )
 
     def get_export(self) -> dict[str, Any]:
@@ -724,6 +735,26 @@ class Store:
     def drop_export(self) -> None:
         with self._lock:
             self._export = None
+
+    def make_transfer_file(self) -> None:
+        """``POST /api/system/transfer-db``: dump the tables into a transfer file.
+
+        A real server writes a PostgreSQL custom-format dump; this one writes the magic
+        ``PGDMP`` and the tables as JSON, secret values included, as a database dump has
+        them (which is why whoever downloads it must keep it private).
+        """
+        with self._lock:
+            tables = {kind.table: _by_name(self._live(kind)) for kind in KINDS}
+            stamp = self._clock.stamp()
+            body = json.dumps({"createdAt": stamp, "tables": tables}, sort_keys=True)
+            self._transfer = b"PGDMP" + body.encode("utf-8")
+
+    def transfer_file(self) -> bytes:
+        """``GET /api/system/download-transfer``: the last transfer file made."""
+        with self._lock:
+            if self._transfer is None:
+                raise ApiError(404, "No transfer file has been made")
+            return self._transfer
 
     # ---- internals (caller holds the lock)
 

@@ -11,6 +11,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +46,9 @@ class _Reply:
     content_type: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     cut_short: bool = False  # send half the body, then close (FaultPlan.cut_short_rate)
+    trickle: float = 0.0  # seconds between single bytes of the head and body (Answer)
+    endless: bool = False  # the body, then filler in chunks forever (Answer)
+    silent: bool = False  # nothing at all; the connection is held open (Answer)
 
 
 def _json(status: int, payload: Any) -> _Reply:
@@ -125,9 +129,55 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, reply: _Reply) -> None:
         if reply.cut_short:
             self._send_cut_short(reply)
+        elif reply.silent:
+            self._hold_silently()
+        elif reply.trickle or reply.endless:
+            self._send_slowly(reply)
+        else:
+            self._send_head(reply)
+            self.wfile.write(reply.body)
+
+    def _hold_silently(self) -> None:
+        """Answer nothing and keep the connection until the client (or ``stop()``) ends
+        it, or the handler's own timeout passes."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.recv(1)
+
+    def _send_slowly(self, reply: _Reply) -> None:
+        """A head and body trickled a byte at a time and/or a body that never ends
+        (chunked, filler after the body), until the client hangs up."""
+        self.close_connection = True
+        headers = [("X-Powered-By", "Express"), *reply.headers]
+        if reply.content_type:
+            headers.append(("Content-Type", reply.content_type))
+        if reply.endless:
+            headers.append(("Transfer-Encoding", "chunked"))
+        else:
+            headers.append(("Content-Length", str(len(reply.body))))
+        phrase = HTTPStatus(reply.status).phrase if reply.status in _KNOWN else "Unknown"
+        head = f"HTTP/1.1 {reply.status} {phrase}\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in headers
+        )
+        with contextlib.suppress(OSError):
+            self._write(head.encode("latin-1") + b"\r\n", reply.trickle)
+            if not reply.endless:
+                self._write(reply.body, reply.trickle)
+                return
+            if reply.body:
+                self._write(_chunk(reply.body), reply.trickle)
+            filler = _chunk(b" " * 65536)
+            while True:
+                self._write(filler, reply.trickle)
+
+    def _write(self, data: bytes, trickle: float) -> None:
+        if not trickle:
+            self.wfile.write(data)
             return
-        self._send_head(reply)
-        self.wfile.write(reply.body)
+        for index in range(len(data)):
+            self.wfile.write(data[index : index + 1])
+            self.wfile.flush()
+            time.sleep(trickle)
 
     def _send_cut_short(self, reply: _Reply) -> None:
         """The head and half the body promised by Content-Length, then a closed
@@ -154,6 +204,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
+
+
+_KNOWN = frozenset(status.value for status in HTTPStatus)
+
+
+def _chunk(data: bytes) -> bytes:
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
 
 
 class _HttpServer(ThreadingHTTPServer):

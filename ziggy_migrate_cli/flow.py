@@ -37,7 +37,7 @@ from ziggy_migrate import (
 
 from . import human, promote, review
 from ._argv import split_values
-from .bundle import FileFormat, FileFormatOption
+from .bundle import FileFormat, FileFormatOption, schedules_left_out
 from .options import (
     EXIT_CODES_HELP,
     BindingsOption,
@@ -249,12 +249,19 @@ def export_command(
             layout=layout,
             progress=session.progress,
         )
+    left_out: tuple[str, ...] = ()
     if official:
-        result = attrs.evolve(result, path=save_official(result.bundle, file_path))
+        left_out = schedules_left_out(result.bundle)
+        result = attrs.evolve(
+            result,
+            path=save_official(result.bundle, file_path),
+            warnings=(*result.warnings, *left_out),
+        )
     answer(
         status_document(200, {**result.to_dict(), "fileFormat": file_format.value}),
         lambda: human.show_export(result, profile.name),
         summary=human.export_summary(result, profile.name),
+        warnings=left_out,
     )
     if not result.bundle.flows:  # a mistyped tag must not pass for an export in a script
         raise typer.Exit(1)

@@ -21,9 +21,9 @@ the JSON path, before anything is half-built:
    (or declared unresolved at export).
 
 A document without a ``schemaVersion`` that is shaped like an official ziggy export
-file (``official.py``) is converted to a version-1 bundle document first and then takes
-stages 2 to 5 like any other, its errors pointing at the official file's own JSON paths; what the
-conversion dropped (secret values, OAuth tokens, schedules) and the references the file
+file (``official.py``) is converted to a version-2 bundle document first and then takes
+stages 2 to 5 like any other, its errors pointing at the official file's own JSON paths;
+what the conversion dropped (secret values, OAuth tokens) and the references the file
 could not resolve are logged as warnings by :func:`load_bundle` and returned, typed, by
 :func:`load_official`.
 
@@ -209,9 +209,9 @@ def load_bundle_text(text: str | bytes, *, max_size: int | None = None) -> Bundl
 def load_official(path: str | os.PathLike[str], *, max_size: int | None = None) -> OfficialExport:
     """Read the official ziggy export file at ``path`` into a checked bundle.
 
-    The result holds the bundle, the warnings (secret values or OAuth tokens the file
-    carried, which were dropped; schedules, which were set aside; references the file
-    could not resolve) and the file's schedule rows. A file that is not an official
+    The result holds the bundle (the file's schedules included), the warnings (secret
+    values or OAuth tokens the file carried, which were dropped; references the file
+    could not resolve) and the file's schedule rows as it holds them. A file that is not an official
     export (a ziggy-migrate bundle, say) raises :class:`BundleError`, as does anything
     the bundle format refuses, naming the official file's JSON path. The file is read
     with the same guards as :func:`load_bundle`.
@@ -368,7 +368,7 @@ def _official_from(document: Any) -> OfficialExport:
         )
     converted = convert_official(document)
     try:
-        # a version-1 document: upgraded like any version-1 file to the current format
+        # a version-2 document: upgraded like any version-2 file to the current format
         bundle = _structured(_upgrade(converted.document))
         references = _walk_flows(bundle)
         dangling = dangling_references(bundle, references)

@@ -35,6 +35,7 @@ from ziggy_migrate._engine import bindings as bindings_module
 from ziggy_migrate.testing import ZiggyEmulator
 
 from .samples import DevServer, client_for
+from .test_untrusted_bundles import finishes, release
 
 KINDS = (
     ItemKind.FLOW,
@@ -458,3 +459,23 @@ def test_promote_records_bindings_where_it_is_told(
     assert first.report.bindings_path == str(path) == second.report.bindings_path
     assert {i.match_method for i in second.report.items} == {MatchMethod.BINDING}
     assert len(prod.snapshot()["flows"]) == 4
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_binding_file_that_is_a_fifo_is_refused_before_it_is_read(
+    dev: tuple[ZiggyEmulator, DevServer], prod: ZiggyEmulator, tmp_path: Path
+) -> None:
+    """A bundle folder from a pull request may hold anything at bindings/SERVER.json."""
+    source, _ = dev
+    bundle = _export(source)
+    path = tmp_path / "prod.json"
+    os.mkfifo(path)
+
+    def run() -> None:
+        with client_for(prod) as client:
+            import_bundle(client, bundle, mode="overwrite", bindings=path)
+
+    error = finishes(run, unblock=release(path))
+    assert isinstance(error, BundleError), repr(error)
+    assert str(error) == f"{path}: binding file is a FIFO (named pipe), not a regular file"
+    assert prod.snapshot()["flows"] == []

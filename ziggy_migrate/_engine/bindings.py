@@ -23,7 +23,9 @@ source item's binding to it. A file edited or merged by hand may still bind two 
 items to one target item; the import then refuses those items (as it refuses a name that
 several target items share) rather than guess. A file that is not exactly this shape
 (a key twice in one object included: the strict JSON reader refuses it) is refused with a
-:class:`BundleError` naming the file, before anything is written.
+:class:`BundleError` naming the file, before anything is written. Like a bundle, the file
+may come from a pull request: it is read only if it is a regular file (a FIFO or a device
+is refused before it is read) of at most :data:`MAX_BINDINGS_SIZE` bytes.
 """
 
 from __future__ import annotations
@@ -39,12 +41,19 @@ import attrs
 
 from .._bundle.json_text import JSONRejected, dumps_canonical, loads_strict
 from .._vocabulary.errors import BundleError
-from .._vocabulary.files import write_atomically
+from .._vocabulary.files import (
+    FileTooLarge,
+    UnsafeFile,
+    describe_size,
+    open_untrusted,
+    write_atomically,
+)
 from .._vocabulary.models import ItemKind
 from .._vocabulary.state_dir import server_slug, state_dir
 
 __all__ = [
     "BINDING_FORMAT_VERSION",
+    "MAX_BINDINGS_SIZE",
     "Bindings",
     "default_bindings_path",
     "read_bindings",
@@ -57,6 +66,8 @@ BINDING_FORMAT_VERSION = 1
 _VERSION_KEY = "bindingFormatVersion"
 _KINDS_BY_KEY = {kind.plural: kind for kind in ItemKind}
 _MAX_UUID_LENGTH = 200
+MAX_BINDINGS_SIZE = 64 << 20
+"""The most a binding file may hold, in bytes: some hundred thousand bindings."""
 
 
 @attrs.frozen
@@ -104,11 +115,16 @@ def default_bindings_path(target_url: str, base: str | os.PathLike[str] | None =
 def read_bindings(path: Path) -> Bindings:
     """The bindings in the file at ``path``; none when there is no file yet."""
     try:
-        raw = path.read_bytes()
+        if path.is_dir():
+            raise _error(path, "is a folder, not a binding file")
+        with open_untrusted(path, max_size=MAX_BINDINGS_SIZE) as handle:
+            raw = handle.read()
     except FileNotFoundError:
         return Bindings()
-    except IsADirectoryError:
-        raise _error(path, "is a folder, not a binding file") from None
+    except FileTooLarge:
+        raise _error(path, f"is larger than {describe_size(MAX_BINDINGS_SIZE)}") from None
+    except UnsafeFile as exc:
+        raise _error(path, str(exc.reason)) from None
     except OSError as exc:
         raise _error(path, f"cannot be read: {exc.strerror}") from None
     try:

@@ -22,6 +22,7 @@ from ziggy_migrate import (
     Action,
     Bundle,
     BundleError,
+    ImportIncompleteError,
     ItemKind,
     MatchMethod,
     export_flows,
@@ -35,6 +36,7 @@ from ziggy_migrate._engine import bindings as bindings_module
 from ziggy_migrate.testing import ZiggyEmulator
 
 from .samples import DevServer, client_for
+from .test_interrupted_runs import plain_bundle
 from .test_untrusted_bundles import finishes, release
 
 KINDS = (
@@ -479,3 +481,48 @@ def test_a_binding_file_that_is_a_fifo_is_refused_before_it_is_read(
     assert isinstance(error, BundleError), repr(error)
     assert str(error) == f"{path}: binding file is a FIFO (named pipe), not a regular file"
     assert prod.snapshot()["flows"] == []
+
+
+def test_an_import_that_stops_records_the_bindings_of_what_it_wrote(
+    prod: ZiggyEmulator, tmp_path: Path
+) -> None:
+    """The written items are on the target whatever stopped the run, so the binding file
+    knows them: renamed on the source before the run is repeated, they are still found."""
+    bundle = plain_bundle(3)
+    path = tmp_path / "prod.json"
+
+    def stop_after_the_connection(done: int, total: int, what: str) -> None:
+        if what.startswith("connection"):
+            raise RuntimeError("the machine is going down")
+
+    with client_for(prod) as client, pytest.raises(ImportIncompleteError) as stopped:
+        import_bundle(
+            client,
+            bundle,
+            mode="overwrite",
+            backup=False,
+            bindings=path,
+            progress=stop_after_the_connection,
+        )
+    report = stopped.value.report
+    written = {item.kind: item for item in report.items if item.is_processed}
+    assert set(written) == {ItemKind.SECRET, ItemKind.CONNECTION}
+    assert report.bindings_path == str(path)
+    recorded = json.loads(path.read_text("utf-8"))
+    assert recorded["connections"] == {
+        written[ItemKind.CONNECTION].source_uuid: written[ItemKind.CONNECTION].uuid
+    }
+    assert recorded["flows"] == {}  # none was written
+
+    renamed = attrs.evolve(
+        bundle, connections=(attrs.evolve(bundle.connections[0], name="Warehouse v2"),)
+    )
+    with client_for(prod) as client:
+        again = import_bundle(client, renamed, mode="overwrite", backup=False, bindings=path)
+    assert again.ok
+    [connection] = again.of_kind(ItemKind.CONNECTION)
+    assert (connection.match_method, connection.uuid) == (
+        MatchMethod.BINDING,
+        written[ItemKind.CONNECTION].uuid,
+    )
+    assert [row["name"] for row in prod.snapshot()["connections"]] == ["Warehouse v2"]

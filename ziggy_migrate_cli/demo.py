@@ -8,8 +8,9 @@ the CLI would, without profiles or keyring:
 1. export the ``production``-tagged flows from dev into a bundle;
 2. dry run: import into prod with overwrite, writing nothing;
 3. import into prod with overwrite (database backup first);
-4. the same import again: prod's copies still carry other UUIDs than dev's, so items
-   match by *name* again; the report's ``matchMethod`` says so;
+4. the same import again: prod's copies still carry other UUIDs than dev's, but the first
+   import recorded which prod item each dev item became, so items match by *binding*
+   (they would still be found if renamed on dev); the report's ``matchMethod`` says so;
 5. export those flows back from prod;
 6. import that bundle into prod with skip: now every item matches by *uuid* (the round
    trip a restore from git takes).
@@ -297,8 +298,8 @@ def demo_command(
             for line in _flow_lines(document):
                 info(line)
         info(
-            "   prod keeps its own UUIDs, so a bundle from dev matches prod's items by name "
-            "every time."
+            "   prod keeps its own UUIDs: the first import matched by name and recorded what "
+            "each item became, the second matched by that binding."
         )
 
         round_trip = directory / "prod-roundtrip.json"

@@ -37,9 +37,10 @@ from ziggy_migrate import (
 
 from . import human, promote, review
 from ._argv import split_values
-from .bundle import FileFormat, FileFormatOption
+from .bundle import FileFormat, FileFormatOption, schedules_left_out
 from .options import (
     EXIT_CODES_HELP,
+    BindingsOption,
     BundlePathOption,
     CaBundleOption,
     ConcurrencyOption,
@@ -50,6 +51,7 @@ from .options import (
     FormatOption,
     InsecureOption,
     JsonOption,
+    KeepScheduleStateOption,
     NoBackupOption,
     NoPromptOption,
     OverwriteOption,
@@ -62,6 +64,7 @@ from .options import (
     TargetServerOption,
     TimeoutOption,
     VerboseOption,
+    bindings_file,
     chosen_mode,
     read_selected_bundle,
     target_profile,
@@ -195,7 +198,7 @@ def export_command(
             "--layout",
             case_sensitive=False,
             help="file: one JSON file; dir: a folder with an index and one file per item "
-            "(flow, connection, secret, structure, variable), for readable git diffs.",
+            "(flow, connection, secret, structure, variable, schedule), for git diffs.",
         ),
     ] = Layout.FILE,
     file_format: FileFormatOption = FileFormat.BUNDLE,
@@ -246,12 +249,19 @@ def export_command(
             layout=layout,
             progress=session.progress,
         )
+    left_out: tuple[str, ...] = ()
     if official:
-        result = attrs.evolve(result, path=save_official(result.bundle, file_path))
+        left_out = schedules_left_out(result.bundle)
+        result = attrs.evolve(
+            result,
+            path=save_official(result.bundle, file_path),
+            warnings=(*result.warnings, *left_out),
+        )
     answer(
         status_document(200, {**result.to_dict(), "fileFormat": file_format.value}),
         lambda: human.show_export(result, profile.name),
         summary=human.export_summary(result, profile.name),
+        warnings=left_out,
     )
     if not result.bundle.flows:  # a mistyped tag must not pass for an export in a script
         raise typer.Exit(1)
@@ -277,6 +287,8 @@ def import_command(
     ] = None,
     flow_ids: FlowIdsOption = None,
     tags: TagsOption = None,
+    bindings: BindingsOption = None,
+    keep_schedule_state: KeepScheduleStateOption = False,
     no_prompt: NoPromptOption = False,
     no_backup: NoBackupOption = False,
     dry_run: DryRunOption = False,
@@ -296,7 +308,9 @@ def import_command(
 
     --flow-ids/--tags import only those flows of the bundle, with what they need. The
     bundle is checked before the server is contacted; a backup of the server's database
-    is made first unless --no-backup is given.
+    is made first unless --no-backup is given. Schedules the import creates are created
+    paused unless --keep-schedule-state is given. What each item became is recorded in
+    the binding file (--bindings; for a bundle folder, bindings/SERVER.json inside it).
     """
     start(output_format, verbose)
     profile = target_profile(server, "import")
@@ -342,6 +356,8 @@ def import_command(
             dry_run=dry_run,
             progress=session.progress,
             lock_timeout=lock_timeout,
+            bindings=bindings_file(file_path, profile.name, bindings),
+            keep_schedule_state=keep_schedule_state,
         )
     _answer_import(report, profile.name)
 
@@ -356,9 +372,7 @@ def _answer_import(report: ImportReport, server: str, verb: str = "Imported into
                 None, (human.rollback_note(report), human.import_summary(report, server, verb=verb))
             )
         ),
-        warnings=[human.secrets_warning(report.secrets_needing_values, server)]
-        if report.secrets_needing_values
-        else [],
+        warnings=human.import_warnings(report, server),
     )
     if not report.ok:
         raise typer.Exit(1)

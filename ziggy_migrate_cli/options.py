@@ -33,6 +33,7 @@ from .profiles import Profile, ProfileStore
 
 __all__ = [
     "EXIT_CODES_HELP",
+    "BindingsOption",
     "BundlePathOption",
     "CaBundleOption",
     "ConcurrencyOption",
@@ -43,6 +44,7 @@ __all__ = [
     "FormatOption",
     "InsecureOption",
     "JsonOption",
+    "KeepScheduleStateOption",
     "NoBackupOption",
     "NoPromptOption",
     "OverwriteOption",
@@ -55,6 +57,7 @@ __all__ = [
     "TargetServerOption",
     "TimeoutOption",
     "VerboseOption",
+    "bindings_file",
     "chosen_mode",
     "read_selected_bundle",
     "required_mode",
@@ -232,6 +235,26 @@ DryRunOption = Annotated[
     bool,
     typer.Option("--dry-run", help="Show what would happen; write nothing (no prompt)."),
 ]
+BindingsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--bindings",
+        metavar="PATH",
+        dir_okay=False,
+        help="The binding file of the target server: which target item each source item "
+        "became, so that items renamed on the source are found (default: "
+        "bindings/SERVER.json inside a bundle folder, else in the state folder).",
+        show_default=False,
+    ),
+]
+KeepScheduleStateOption = Annotated[
+    bool,
+    typer.Option(
+        "--keep-schedule-state",
+        help="Create schedules paused or running as on the source (default: created "
+        "paused, and listed in data.schedulesPaused to switch on).",
+    ),
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")]
 VerboseOption = Annotated[
     bool,
@@ -259,6 +282,14 @@ def read_selected_bundle(path: Path, flow_ids: list[str] | None, tags: list[str]
     return select_flows(
         load_bundle(path), flow_ids=split_values(flow_ids) or None, tags=split_values(tags) or None
     )
+
+
+def bindings_file(bundle: Path, server: str, given: Path | None) -> Path | None:
+    """``--bindings``, else ``bindings/SERVER.json`` inside a bundle folder (committed with
+    it), else None: the library's default, in the state folder."""
+    if given is not None:
+        return given
+    return bundle / "bindings" / f"{server}.json" if bundle.is_dir() else None
 
 
 def required_mode(*, skip: bool, duplicate: bool, overwrite: bool) -> ImportMode:

@@ -16,6 +16,7 @@ from ziggy_migrate import promote
 from . import human
 from ._argv import split_values
 from .options import (
+    BindingsOption,
     CaBundleOption,
     ConcurrencyOption,
     ConnectionSettings,
@@ -24,6 +25,7 @@ from .options import (
     FlowIdsOption,
     FormatOption,
     InsecureOption,
+    KeepScheduleStateOption,
     NoBackupOption,
     NoPromptOption,
     OverwriteOption,
@@ -88,6 +90,8 @@ def promote_command(
             show_default=False,
         ),
     ] = None,
+    bindings: BindingsOption = None,
+    keep_schedule_state: KeepScheduleStateOption = False,
     concurrency: ConcurrencyOption = 8,
     timeout: TimeoutOption = None,
     retries: RetriesOption = None,
@@ -136,6 +140,8 @@ def promote_command(
             strict_secrets=strict_secrets,
             bundle_dir=bundle_dir,
             progress=session.progress,
+            bindings=bindings,
+            keep_schedule_state=keep_schedule_state,
         )
     report = result.report
     answer(
@@ -144,9 +150,7 @@ def promote_command(
         summary=human.promote_export_line(result, origin.name)
         + "\n"
         + human.import_summary(report, destination.name),
-        warnings=[human.secrets_warning(report.secrets_needing_values, destination.name)]
-        if report.secrets_needing_values
-        else [],
+        warnings=human.import_warnings(report, destination.name),
     )
     if not report.ok:
         raise typer.Exit(1)

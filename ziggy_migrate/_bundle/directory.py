@@ -6,7 +6,8 @@
       index.json                       schemaVersion, provenance, unresolvedReferences
       flows/orders--1a2b3c4d.json      one file per flow, named by slug + short UUID
       connections/orders-db--9f8e7d6c.json
-      secrets/ structures/ variables/
+      secrets/ structures/ variables/ schedules/
+      bindings/prod.json               not the bundle: what imports into prod matched
 
 The folder is assembled into the same JSON document as a single-file bundle, items in the
 same order (by name, then UUID), so loading validates it exactly the same way and gives
@@ -79,7 +80,7 @@ __all__ = [
 ]
 
 INDEX_FILE = "index.json"
-KIND_FOLDERS = ("flows", "connections", "secrets", "structures", "variables")
+KIND_FOLDERS = ("flows", "connections", "secrets", "structures", "variables", "schedules")
 _INDEX_KEYS = ("schemaVersion", "provenance", "unresolvedReferences")
 _ITEM_SUFFIX = ".json"
 _PLAIN_UUID = re.compile(r"[A-Za-z0-9-]+")

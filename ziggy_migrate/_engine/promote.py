@@ -66,11 +66,14 @@ def promote(
     bundle_dir: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
     state_dir: str | os.PathLike[str] | None = None,
+    bindings: str | os.PathLike[str] | None = None,
+    keep_schedule_state: bool = False,
 ) -> PromoteResult:
     """Export the selection from ``source`` and import it into ``target``.
 
     The bundle is kept in ``bundle_dir`` (default: the ``promotions`` folder of the state
     folder ``state_dir``, see :func:`import_bundle`) and its path is in the result.
+    ``bindings`` and ``keep_schedule_state`` are passed to :func:`import_bundle`.
     """
     choice(ImportMode, mode, "mode")
     directory = Path(bundle_dir) if bundle_dir is not None else default_promotion_dir(state_dir)
@@ -94,5 +97,7 @@ def promote(
         dry_run=dry_run,
         progress=progress,
         state_dir=state_dir,
+        bindings=bindings,
+        keep_schedule_state=keep_schedule_state,
     )
     return PromoteResult(export=exported, report=report, bundle_path=path)

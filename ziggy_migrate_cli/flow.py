@@ -13,8 +13,6 @@ only), ``promote`` the server-to-server command.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +21,6 @@ import typer
 
 from ziggy_migrate import (
     DEFAULT_LOCK_TIMEOUT,
-    ImportInterrupted,
     ImportReport,
     Layout,
     export_flows,
@@ -52,6 +49,7 @@ from .options import (
     InsecureOption,
     JsonOption,
     KeepScheduleStateOption,
+    LockTimeoutOption,
     NoBackupOption,
     NoPromptOption,
     OverwriteOption,
@@ -84,10 +82,9 @@ from .output import (
     status_document,
 )
 from .profiles import ProfileStore
-from .session import connected
+from .session import connected, interrupts_reported
 
 __all__ = [
-    "InterruptedImport",
     "app",
     "export_command",
     "import_command",
@@ -120,45 +117,6 @@ def flow(ctx: typer.Context) -> None:
             hint="Use 'ziggy flow export', 'import', 'plan', 'diff', 'promote', 'rollback' "
             "or 'list' (each has --help).",
         )
-
-
-LockTimeoutOption = Annotated[
-    float,
-    typer.Option(
-        "--lock-timeout",
-        min=0,
-        metavar="SECONDS",
-        help="While another import into the same server runs on this machine, wait up to "
-        "this long for it, then give up writing nothing (exit 1); 0 does not wait.",
-    ),
-]
-
-
-class InterruptedImport(CliError):
-    """Ctrl-C during an import or a rollback: ``main()`` prints ``report`` (what was
-    written up to there; None when nothing was) with status 499, and exits 130."""
-
-    status = 499
-    exit_code = 130
-    default_hint = "Run the same command again to complete it."
-
-    def __init__(self, report: ImportReport | None) -> None:
-        done = "nothing was written" if report is None else "the report lists what was written"
-        super().__init__(f"Interrupted: {done}; run the same command again to complete it.")
-        self.report = report
-
-
-@contextlib.contextmanager
-def _interrupts_reported() -> Iterator[None]:
-    """Ctrl-C during an import or a rollback becomes :class:`InterruptedImport`, which
-    ``main()`` reports with what was written so far. (A failure after the writes began,
-    ``ImportIncompleteError``, carries its report to ``main()`` as it is.)"""
-    try:
-        yield
-    except ImportInterrupted as stopped:
-        raise InterruptedImport(stopped.report) from None
-    except KeyboardInterrupt:
-        raise InterruptedImport(None) from None
 
 
 FilePathExport = Annotated[
@@ -344,7 +302,7 @@ def import_command(
             quiet=quiet,
             bundle=bundle,
         ) as session,
-        _interrupts_reported(),
+        interrupts_reported(),
     ):
         # The library refuses a mode that contradicts the plan, before any request.
         report = import_bundle(
@@ -431,7 +389,7 @@ def rollback_command(
             quiet=quiet,
             bundle=bundle,
         ) as session,
-        _interrupts_reported(),
+        interrupts_reported(),
     ):
         report = rollback(
             session.client,

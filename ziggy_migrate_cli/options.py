@@ -45,6 +45,7 @@ __all__ = [
     "InsecureOption",
     "JsonOption",
     "KeepScheduleStateOption",
+    "LockTimeoutOption",
     "NoBackupOption",
     "NoPromptOption",
     "OverwriteOption",
@@ -383,3 +384,15 @@ class _Timeout(TypedDict, total=False):
     """--timeout when given; left out, the client keeps its own default."""
 
     timeout: float
+
+
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0,
+        metavar="SECONDS",
+        help="While another import into the same server runs on this machine, wait up to "
+        "this long for it, then give up writing nothing (exit 1); 0 does not wait.",
+    ),
+]

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ziggy_migrate import promote
+from ziggy_migrate import DEFAULT_LOCK_TIMEOUT, promote
 
 from . import human
 from ._argv import split_values
@@ -26,6 +26,7 @@ from .options import (
     FormatOption,
     InsecureOption,
     KeepScheduleStateOption,
+    LockTimeoutOption,
     NoBackupOption,
     NoPromptOption,
     OverwriteOption,
@@ -39,7 +40,7 @@ from .options import (
 )
 from .output import Cancelled, CliError, answer, confirm, describe_selection, start
 from .profiles import ProfileStore
-from .session import connected
+from .session import connected, interrupts_reported
 
 __all__ = ["promote_command"]
 
@@ -92,6 +93,7 @@ def promote_command(
     ] = None,
     bindings: BindingsOption = None,
     keep_schedule_state: KeepScheduleStateOption = False,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
     concurrency: ConcurrencyOption = 8,
     timeout: TimeoutOption = None,
     retries: RetriesOption = None,
@@ -127,9 +129,12 @@ def promote_command(
         if not confirm(question):
             raise Cancelled("Cancelled at the prompt: nothing was exported or imported.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
-    with connected(
-        settings, origin, destination, allow_prompt=not no_prompt, quiet=quiet
-    ) as session:
+    with (
+        connected(
+            settings, origin, destination, allow_prompt=not no_prompt, quiet=quiet
+        ) as session,
+        interrupts_reported(),
+    ):
         result = promote(
             *session.clients,
             mode=mode,
@@ -142,6 +147,7 @@ def promote_command(
             progress=session.progress,
             bindings=bindings,
             keep_schedule_state=keep_schedule_state,
+            lock_timeout=lock_timeout,
         )
     report = result.report
     answer(

@@ -25,6 +25,7 @@ from ziggy_migrate import (
     ItemKind,
     NotFoundError,
     OfficialExport,
+    PlanError,
     Schedule,
     UnresolvedReference,
     download_backup,
@@ -37,6 +38,7 @@ from ziggy_migrate import (
     load_official,
     load_official_text,
     plan_import,
+    rollback,
     save_bundle,
     save_official,
 )
@@ -112,6 +114,19 @@ def test_provenance_says_the_bundle_came_from_an_official_export_file(official: 
     assert provenance.selection.flow_ids == ()
     stamps = [row["updatedAt"] for kind in KINDS for row in official[kind]]
     assert provenance.exported_at == max(stamps)  # the file's own latest change
+
+
+def test_a_converted_bundle_says_so_in_its_repr_and_is_no_rollback_bundle(
+    official: Document, tmp_path: Path
+) -> None:
+    bundle = load_bundle_text(text(official))
+    assert repr(bundle).startswith(f"<Bundle v2 from {OFFICIAL_EXPORT_TOOL}")
+    path = tmp_path / "zexport.json"
+    path.write_text(text(official), "utf-8")
+    with ZiggyEmulator() as target, client_for(target) as client:
+        with pytest.raises(PlanError, match="names no server it was saved from"):
+            rollback(client, path)
+        assert target.request_count("PUT") == 0
 
 
 def test_the_same_file_converts_to_the_same_bundle_text(official: Document) -> None:

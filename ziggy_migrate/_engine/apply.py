@@ -286,6 +286,11 @@ def rollback(
     """
     bundle = load_rollback(source)
     saved_from = bundle.provenance.source.url.rstrip("/").lower()
+    if not saved_from:
+        raise PlanError(
+            "this bundle names no server it was saved from, so it is not a rollback bundle; "
+            "give the file an import reported as its rollbackPath"
+        )
     if saved_from != client.base_url.rstrip("/").lower():
         raise PlanError(
             f"this rollback bundle was saved from {bundle.provenance.source.url}, not "

@@ -340,6 +340,7 @@ class Bundle:
         counts = ", ".join(f"{count} {plural}" for plural, count in self.counts.items() if count)
         flows = brief([flow.name for flow in self.flows])
         return (
-            f"<Bundle v{self.schema_version} from {self.provenance.source.url}: "
+            f"<Bundle v{self.schema_version} from "
+            f"{self.provenance.source.url or self.provenance.tool_version}: "
             f"{counts or 'empty'}{f' (flows {flows})' if flows else ''}>"
         )

@@ -360,7 +360,7 @@ def make_plan(
     items: list[PlannedItem] = []
     for kind in ItemKind:
         ours = (interrupted or {}).get(kind, frozenset())
-        scope = _NameScope.for_kind(kind, bundle, items)
+        scope = _NameScope.for_kind(kind, items)
         items.extend(
             _plan_kind(
                 kind,
@@ -449,7 +449,7 @@ class _NameScope:
     flows: Mapping[str, str | None] | None = None
 
     @classmethod
-    def for_kind(cls, kind: ItemKind, bundle: Bundle, planned: Sequence[PlannedItem]) -> _NameScope:
+    def for_kind(cls, kind: ItemKind, planned: Sequence[PlannedItem]) -> _NameScope:
         if kind is not ItemKind.SCHEDULE:
             return cls()
         flows: dict[str, str | None] = {}

@@ -1,7 +1,7 @@
 """Strict JSON from an open text file, without holding the whole text while it is parsed.
 
 ``json.loads`` of a large bundle needs the whole decoded text (one copy of the file) alive
-next to everything it builds (about three times the file size of dicts, lists and strings).
+next to everything it builds (the dicts, lists and strings).
 :func:`load_strict` reads the file in chunks instead, so the text in memory is about one
 chunk plus the value being parsed, and it gives the strings it builds a per-load memo, so
 that the many equal ones (keys across flows, block types, connection UUIDs, labels) are
@@ -13,7 +13,7 @@ an array is taken element by element, and every other value (and every element) 
 the C scanner through ``JSONDecoder.raw_decode``, with the same strictness hooks as
 :func:`~.json_text.loads_strict`. Anything else, and every error, falls back to
 ``loads_strict`` of the whole text, read again from the start: broken or unusual files get
-exactly today's result and messages (memory is not a concern for them).
+exactly ``loads_strict``'s result and messages (memory is not a concern for them).
 """
 
 from __future__ import annotations

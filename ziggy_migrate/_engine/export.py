@@ -266,8 +266,8 @@ def _fetch_closure(
     ``encode``, each flow's canonical text. Every flow is also checked against the
     bundle schema here, so ``check_bundle`` need not walk or check them again. The
     workers only fetch; this thread does that work on each flow as it arrives, while the
-    later ones are still on the wire. (Doing it in the workers was slower in the
-    benchmark: threads taking turns at the same CPU work run it on colder caches.)
+    later ones are still on the wire. (Not in the workers: threads taking turns at the
+    same CPU work run it on colder caches; ``benchmarks/README.md`` has the figures.)
     """
     fetched: dict[str, FetchedFlow] = {}
     references: dict[str, References] = {}

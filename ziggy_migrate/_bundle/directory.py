@@ -64,6 +64,7 @@ from .._vocabulary.errors import BundleError
 from .._vocabulary.files import (
     FileTooLarge,
     UnsafeFile,
+    current_umask,
     describe_size,
     open_untrusted,
     stage_file,
@@ -179,7 +180,7 @@ def _create(target: Path, files: dict[str, bytes]) -> None:
     except OSError as exc:
         raise BundleError(f"cannot write in {parent}: {exc.strerror}", location="") from None
     try:
-        os.chmod(staging, 0o777 & ~_umask_of(staging))  # mkdtemp's is owner-only
+        os.chmod(staging, 0o777 & ~current_umask(staging))  # mkdtemp's is owner-only
         for folder in KIND_FOLDERS:
             (staging / folder).mkdir()
         for relative, data in files.items():
@@ -188,16 +189,6 @@ def _create(target: Path, files: dict[str, bytes]) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _umask_of(folder: Path) -> int:
-    """The umask, as applied to a folder made here with mode 0o777 (a probe, removed)."""
-    probe = folder / ".umask-probe"
-    probe.mkdir(0o777)
-    try:
-        return 0o777 & ~probe.stat().st_mode
-    finally:
-        probe.rmdir()
 
 
 def _update(target: Path, files: dict[str, bytes]) -> None:

@@ -36,6 +36,7 @@ from ._bundle.bundle import (
     save_bundle,
 )
 from ._bundle.official import OfficialExport, dump_official, save_official
+from ._bundle.references import GraphTooDeepError
 from ._client.client import ZiggyClient
 from ._client.transport import RetryCallback, RetryEvent, RetryPolicy
 from ._engine.apply import PRE_IMPORT_SAVE_NAME, import_bundle, rollback
@@ -118,6 +119,7 @@ __all__ = [
     "Flow",
     "FlowRelations",
     "FlowSummary",
+    "GraphTooDeepError",
     "ImportIncompleteError",
     "ImportInterrupted",
     "ImportMode",

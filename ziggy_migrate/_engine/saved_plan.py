@@ -16,7 +16,13 @@ from typing import Any
 from .._bundle.json_text import DuplicateKey, loads_strict
 from .._vocabulary import convert as _convert
 from .._vocabulary.errors import PlanError, PlanFileError
-from .._vocabulary.files import FileTooLarge, UnsafeFile, open_untrusted, write_atomically
+from .._vocabulary.files import (
+    FileTooLarge,
+    UnsafeFile,
+    describe_size,
+    open_untrusted,
+    write_atomically,
+)
 from .plan import ImportPlan, PlannedItem
 
 __all__ = ["PLAN_FORMAT_VERSION", "check_plan_still_holds", "load_plan", "save_plan"]
@@ -51,7 +57,7 @@ def load_plan(path: str | os.PathLike[str]) -> ImportPlan:
         raise PlanFileError(f"no plan file at {source}") from None
     except FileTooLarge:
         raise PlanFileError(
-            f"{source} is larger than a plan file can be ({MAX_PLAN_SIZE >> 20} MiB)"
+            f"{source} is larger than a plan file can be ({describe_size(MAX_PLAN_SIZE)})"
         ) from None
     except UnsafeFile as exc:
         raise PlanFileError(f"{exc}; a plan is a file written by `ziggy flow plan`") from None

@@ -269,13 +269,16 @@ def demo_command(
         state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ziggy-demo-")))
         dev_client = stack.enter_context(_client(dev, "dev"))
         prod_client = stack.enter_context(_client(prod, "prod"))
-        info(f"Started two emulated servers: dev at {dev.base_url}, prod at {prod.base_url}.")
+        info(f"Started two emulated servers: dev at {dev.base_url},")
+        info(f"   prod at {prod.base_url}.")
 
         bundle_path = directory / "production-flows.json"
         exported = export_flows(dev_client, tags=[_PRODUCTION], path=bundle_path)
         _emit(status_document(200, exported.to_dict()))
         counts = ", ".join(count(n, kind.rstrip("s")) for kind, n in exported.counts.items() if n)
-        info(f"1. export from dev, tag {_PRODUCTION!r}: {counts} -> {bundle_path}")
+        info(f"1. export from dev, tag {_PRODUCTION!r}:")
+        info(f"   {counts}")
+        info(f"   -> {bundle_path}")
         info("   (the subflow came along because a block calls it; secrets without values)")
 
         bundle = load_bundle(bundle_path)
@@ -297,15 +300,14 @@ def demo_command(
             info(f"{title}: {_matches(document)}")
             for line in _flow_lines(document):
                 info(line)
-        info(
-            "   prod keeps its own UUIDs: the first import matched by name and recorded what "
-            "each item became, the second matched by that binding."
-        )
+        info("   prod keeps its own UUIDs: the first import matched by name and recorded")
+        info("   what each item became, the second matched by that binding.")
 
         round_trip = directory / "prod-roundtrip.json"
         back = export_flows(prod_client, tags=[_PRODUCTION], path=round_trip)
         _emit(status_document(200, back.to_dict()))
-        info(f"5. export from prod -> {round_trip}")
+        info("5. export from prod")
+        info(f"   -> {round_trip}")
         with _on_purpose(_SAME_SERVER):  # the demo does what that warning is about
             document = import_bundle(
                 prod_client, load_bundle(round_trip), mode=ImportMode.SKIP, state_dir=state

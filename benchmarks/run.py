@@ -189,7 +189,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--repeat",
         type=int,
         help="run each scenario this many times at --concurrency and report the run with "
-        "the median wall time (default 3; quick 1); the c=1 baselines run once",
+        "the median wall time (default 3; quick and --grid 1); the c=1 baselines run once",
     )
     parser.add_argument(
         "--no-plain",
@@ -258,7 +258,8 @@ def _config(args: argparse.Namespace, workdir: Path) -> Config:
         hide_secret_values=args.hide_secret_values,
         baseline_flows=args.baseline_flows,
         skip_baseline=args.skip_baseline,
-        repeat=max(1, pick("repeat")),
+        # the grid is many runs already: one each unless --repeat says otherwise
+        repeat=max(1, 1 if args.grid and args.repeat is None else pick("repeat")),
         workdir=workdir,
         profile_dir=args.profile,
         quick=args.quick,

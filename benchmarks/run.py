@@ -380,8 +380,13 @@ def _client(server: Server, concurrency: int | None, name: str) -> ZiggyClient:
 
 
 def _chosen(client: ZiggyClient) -> tuple[int, int, str]:
-    """(the concurrency the client used, its ceiling, a note on how it got there)."""
-    return client.max_workers, client.max_workers, ""
+    """(the concurrency the client settled at, its ceiling, a note on how it got there)."""
+    return (
+        client.concurrency,
+        client.max_workers,
+        f"concurrency chosen: {client.concurrency} at the end, {client.concurrency_peak} "
+        f"at most (ceiling {client.max_workers})",
+    )
 
 
 def _profile_path(config: Config, scenario: str, concurrency: int | None) -> Path | None:

@@ -88,7 +88,7 @@ def promote_command(
             show_default=False,
         ),
     ] = None,
-    concurrency: ConcurrencyOption = 8,
+    concurrency: ConcurrencyOption = None,
     timeout: TimeoutOption = None,
     retries: RetriesOption = None,
     insecure: InsecureOption = False,

@@ -80,6 +80,7 @@ from .references import (
     dangling_references,
     walk_flow,
 )
+from .schema_check import Check, compile_schema
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
@@ -159,6 +160,25 @@ def _flow_validator(version: int) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(
         {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/flow"}
     )
+
+
+_QUICK_CHECKS: dict[int, tuple[jsonschema.Draft202012Validator, Check]] = {}
+
+
+def _quick_check(validator: jsonschema.Draft202012Validator) -> Check:
+    """The validator's schema compiled (``schema_check.py``): True says valid at once;
+    without a compiled check everything goes to the validator. (Kept by the validator's
+    id, with the validator, so that the id stays its own: validators are not hashable.)"""
+    found = _QUICK_CHECKS.get(id(validator))
+    if found is None:
+        compiled = compile_schema(validator.schema)
+        found = (validator, compiled if compiled is not None else _never)
+        _QUICK_CHECKS[id(validator)] = found
+    return found[1]
+
+
+def _never(value: Any) -> bool:
+    return False
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -530,6 +550,8 @@ def _schema_error(
 ) -> tuple[str, list[str | int]] | None:
     """The most relevant schema error in ``instance`` (message and path), or None."""
     try:
+        if _quick_check(validator)(instance):
+            return None
         error = best_match(validator.iter_errors(instance))
     except RecursionError:
         raise BundleError("JSON nested too deeply to be a bundle") from None
@@ -628,12 +650,15 @@ def encode_flow(flow: Flow, *, check: bool = False) -> EncodedJSON:
     ``check_bundle(checked_flows=...)`` then skips: the export does that work while later
     flows are on the wire instead of after the last one. Raises :class:`BundleError` for
     what breaks the schema (naming the field) or what JSON cannot hold.
+
+    For flows read from a server or a bundle, whose parsers let no NaN or infinity
+    through (orjson may encode them: see ``encode_ahead``'s ``parsed``).
     """
     document = _convert.unstructure(flow)
     if check:
         _check_flow_document(document)
     try:
-        return encode_ahead(document, _FLOW_INDENT)
+        return encode_ahead(document, _FLOW_INDENT, parsed=True)
     except (ValueError, TypeError) as exc:  # NaN, or a value JSON cannot hold
         raise BundleError(f"cannot be written as JSON: {exc}") from None
 

@@ -16,7 +16,6 @@ What is *not* safe to repeat (a create) is never retried here: the caller gets
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import os
 import random
@@ -47,6 +46,7 @@ from .._vocabulary.errors import (
     ServerUnreachableError,
     ZiggyError,
 )
+from .._vocabulary.fast_json import NonFiniteNumber, parse_answer
 from .._vocabulary.redact import SensitiveValues
 from .concurrency import ConcurrencyLimit, Outcome, outcome_of
 from .deadline import Deadlines, watch_connections
@@ -707,7 +707,9 @@ class Transport:
         if not answer.body:
             return True, None
         try:
-            return True, json.loads(answer.body)  # bytes: UTF-8 (or -16/-32), RFC 8259
+            return True, parse_answer(answer.body)  # bytes: UTF-8 (or -16/-32), RFC 8259
+        except NonFiniteNumber as exc:
+            raise malformed(where, self.base_url, "", f"holds {exc.what}", answer.status) from None
         except RecursionError:
             raise malformed(
                 where,

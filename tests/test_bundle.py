@@ -1,4 +1,5 @@
-"""Bundle format v1: load, save, validate, migrate.
+"""The bundle format: load, save, validate, migrate (schedules and format 2 in detail:
+``test_schedules.py``).
 
 Bundles are made the way users make them, by ``export_flows`` from a (emulated) server;
 broken and hostile inputs are made by editing that JSON. Every refusal must be a
@@ -25,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import ziggy_migrate
 from ziggy_migrate import (
     CURRENT_SCHEMA_VERSION,
     Bundle,
@@ -172,7 +174,7 @@ def test_sample_export_is_complete_and_secret_free(sample: Bundle) -> None:
     assert [s.name for s in sample.structures] == ["Order"]
     assert [v.name for v in sample.variables] == ["region"]
     assert sample.unresolved_references == ()
-    assert sample.schema_version == CURRENT_SCHEMA_VERSION == 1
+    assert sample.schema_version == CURRENT_SCHEMA_VERSION == 2
     assert PLANTED_SECRET_VALUE not in dump_bundle(sample)
 
 
@@ -430,15 +432,26 @@ def test_save_over_a_directory(sample: Bundle, tmp_path: Path) -> None:
 # ------------------------------------------------------------------ the schema file
 
 
-def test_schema_is_shipped_as_package_data() -> None:
-    resource = resources.files("ziggy_migrate").joinpath("schemas/bundle-v1.schema.json")
+@pytest.mark.parametrize("version", range(1, CURRENT_SCHEMA_VERSION + 1))
+def test_every_schema_version_is_shipped_as_package_data(version: int) -> None:
+    package = Path(ziggy_migrate.__file__).parent
+    if (package.parent / "schemas").is_dir() and not (package / "schemas").is_dir():
+        pytest.skip(
+            "ziggy_migrate is imported from a source tree (an editable install, or the "
+            "checkout first on sys.path), which has no package data; "
+            "tests/test_packaging.py checks the built wheel's schema files"
+        )
+    name = f"schemas/bundle-v{version}.schema.json"
+    resource = resources.files("ziggy_migrate").joinpath(name)
     assert resource.is_file()
     schema = json.loads(resource.read_text("utf-8"))
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"].endswith(":1")
+    assert schema["$id"].endswith(f":{version}")
     assert "bundle" in schema["$id"]
-    assert bundle_schema() == schema
-    assert bundle_schema(1) == schema
+    assert schema["properties"]["schemaVersion"] == {"const": version}
+    assert bundle_schema(version) == schema
+    if version == CURRENT_SCHEMA_VERSION:
+        assert bundle_schema() == schema
     jsonschema.Draft202012Validator.check_schema(schema)
 
 
@@ -575,7 +588,7 @@ BROKEN_DOCUMENTS: list[tuple[str, Mutation, str, str]] = [
         "$.connections[0]",
         "secrets.PG_PASSWORD",
     ),
-    ("newer schemaVersion", _set(("schemaVersion",), 2), "$.schemaVersion", "upgrade"),
+    ("newer schemaVersion", _set(("schemaVersion",), 3), "$.schemaVersion", "upgrade"),
     ("schemaVersion 0", _set(("schemaVersion",), 0), "$.schemaVersion", "0"),
     ("schemaVersion -1", _set(("schemaVersion",), -1), "$.schemaVersion", "-1"),
     ("schemaVersion missing", _delete(("schemaVersion",)), "$.schemaVersion", "schemaVersion"),
@@ -936,18 +949,23 @@ def test_mutated_bundles_load_or_raise_bundle_error(
 # ------------------------------------------------------------------ golden file
 
 
-def test_golden_v1_loads_and_redumps_byte_identically() -> None:
+def test_golden_v1_loads_upgraded_and_redumps_as_the_current_format() -> None:
     raw = GOLDEN_V1.read_bytes()
     loaded = load_bundle(GOLDEN_V1)
-    assert dump_bundle(loaded).encode("utf-8") == raw
+    # format 1 had no schedules: the upgrade adds an empty list and changes nothing else
+    expected = json.loads(raw)
+    expected.update(schemaVersion=CURRENT_SCHEMA_VERSION, schedules=[])
+    assert json.loads(dump_bundle(loaded)) == expected
+    assert dump_bundle(load_bundle_text(dump_bundle(loaded))) == dump_bundle(loaded)
     # the fixture really is the sample, not an empty shell
-    assert loaded.schema_version == 1
+    assert loaded.schema_version == CURRENT_SCHEMA_VERSION
     assert loaded.counts == {
         "secrets": 2,
         "connections": 1,
         "structures": 1,
         "variables": 1,
         "flows": 2,
+        "schedules": 0,
     }
     orders = next(flow for flow in loaded.flows if flow.name == "Orders")
     assert orders.uuid == ORDERS
@@ -975,9 +993,9 @@ def test_current_version_needs_no_migration(
         calls.append(document["schemaVersion"])
         return document
 
-    monkeypatch.setitem(bundle_module._MIGRATIONS, 1, step)
-    monkeypatch.setitem(bundle_module._MIGRATIONS, 0, step)
-    assert load_bundle_text(encode(doc)).schema_version == 1
+    for version in range(CURRENT_SCHEMA_VERSION):
+        monkeypatch.setitem(bundle_module._MIGRATIONS, version, step)
+    assert load_bundle_text(encode(doc)).schema_version == CURRENT_SCHEMA_VERSION
     assert calls == []
 
 
@@ -1015,9 +1033,9 @@ def test_upgrade_steps_one_version_at_a_time(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_upgrade_without_a_step_raises_bundle_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bundle_module, "CURRENT_SCHEMA_VERSION", 2)
+    monkeypatch.setattr(bundle_module, "CURRENT_SCHEMA_VERSION", CURRENT_SCHEMA_VERSION + 1)
     with pytest.raises(BundleError):
-        bundle_module._upgrade({"schemaVersion": 1})
+        bundle_module._upgrade({"schemaVersion": CURRENT_SCHEMA_VERSION})
 
 
 def test_registered_migration_makes_an_old_version_loadable(
@@ -1030,4 +1048,5 @@ def test_registered_migration_makes_an_old_version_loadable(
     monkeypatch.setitem(bundle_module._MIGRATIONS, 0, zero_to_one)
     doc["schemaVersion"] = 0
     doc["unresolved"] = doc.pop("unresolvedReferences")
-    assert load_bundle_text(encode(doc)).schema_version == 1
+    del doc["schedules"]  # format 0 (and 1) had none
+    assert load_bundle_text(encode(doc)).schema_version == CURRENT_SCHEMA_VERSION

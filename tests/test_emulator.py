@@ -265,7 +265,8 @@ def test_get_flow_derives_its_relations_from_the_nodes(emulator: ZiggyEmulator, 
         "numBlocks", "tags", "isSubflow", "isCommander", "timeout", "createdAt", "updatedAt",
         "isDeleted", "isLocked",
     }  # fmt: skip
-    assert flow_fields | {"connections", "secrets", "structures", "variables"} == set(body)
+    relations = {"connections", "secrets", "structures", "variables", "schedules"}
+    assert flow_fields | relations == set(body)
     assert body["tenantId"] == "##solo##"
     assert body["info"] == "why"
     assert body["executionHistoryLevel"] == "USE_DEFAULT"
@@ -907,7 +908,8 @@ def test_load_file_and_snapshot(emulator: ZiggyEmulator, api: Api, tmp_path: Pat
 
     snapshot = emulator.snapshot()
     assert set(snapshot) == {
-        "flows", "connections", "secrets", "structures", "variables", "namedSaves", "backups",
+        "flows", "connections", "secrets", "structures", "variables", "schedules",
+        "namedSaves", "backups",
     }  # fmt: skip
     assert names(snapshot["flows"]) == ["A", "B"]
     assert snapshot["flows"][1]["uuid"] == "22222222-2222-4222-8222-222222222222"

@@ -46,6 +46,7 @@ def test_tags_select_tagged_flows_with_their_whole_closure(
         "structures": 1,
         "variables": 1,
         "flows": 4,
+        "schedules": 0,
     }
     assert result.warnings == ()
     assert bundle.provenance.selection.tags == ("production",)
@@ -242,11 +243,13 @@ def test_re_export_of_an_unchanged_server_differs_only_in_export_time(
     assert all('"exportedAt"' in a and '"exportedAt"' in b for a, b in differing)
 
 
-def test_export_requests_stay_at_flows_plus_five(dev: tuple[ZiggyEmulator, DevServer]) -> None:
+def test_export_requests_stay_at_flows_plus_six(dev: tuple[ZiggyEmulator, DevServer]) -> None:
     ziggy, _ = dev
     with client_for(ziggy) as client:
         client.login()
         ziggy.reset_requests()
         result = export_flows(client, tags=["production"])
-    assert ziggy.request_count() == len(result.bundle.flows) + 5
+    # the flows, then one list per kind: flows, connections, secrets, structures,
+    # variables, schedules
+    assert ziggy.request_count() == len(result.bundle.flows) + 6
     assert result.requests == ziggy.request_count()

@@ -16,6 +16,7 @@ from ziggy_migrate import (
     ImportMode,
     ItemKind,
     Provenance,
+    Schedule,
     Secret,
     SourceServer,
     Structure,
@@ -30,6 +31,7 @@ from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
 from .samples import DevServer, client_for
 
 SOURCE_UUID = "11111111-1111-4111-8111-111111111111"
+HOST_FLOW_UUID = "22222222-2222-4222-8222-222222222222"  # the flow a schedule triggers
 PROVENANCE = Provenance(
     source=SourceServer(url="http://dev.invalid:3000", name="dev"),
     tool_version="test",
@@ -50,11 +52,15 @@ def _bundle_item(kind: ItemKind) -> Any:
         return Secret(uuid=SOURCE_UUID, name="Thing", description="new")
     if kind is ItemKind.STRUCTURE:
         return Structure(uuid=SOURCE_UUID, name="Thing", value="interface New {}")
+    if kind is ItemKind.SCHEDULE:
+        return Schedule(uuid=SOURCE_UUID, name="Thing", config="new", flow_uuid=HOST_FLOW_UUID)
     return Variable(uuid=SOURCE_UUID, name="Thing", value="new")
 
 
 def _bundle_of(kind: ItemKind) -> Bundle:
     items: dict[str, Any] = {kind.plural: (_bundle_item(kind),)}
+    if kind is ItemKind.SCHEDULE:  # with the flow it triggers, which prod has by name
+        items["flows"] = (Flow(uuid=HOST_FLOW_UUID, name="Host"),)
     return Bundle(provenance=PROVENANCE, **items)
 
 
@@ -72,6 +78,9 @@ def _seed_target(ziggy: ZiggyEmulator, kind: ItemKind, **fields: Any) -> dict[st
             kw.pop("name"), value="interface Old {}", **kw
         ),
         ItemKind.VARIABLE: lambda **kw: ziggy.add_variable(kw.pop("name"), value="old", **kw),
+        ItemKind.SCHEDULE: lambda **kw: ziggy.add_schedule(
+            kw.pop("name"), flow_uuid=ziggy.add_flow("Host")["uuid"], config="old", **kw
+        ),
     }
     return adders[kind](**fields)
 
@@ -82,6 +91,7 @@ _CONTENT_KEY = {
     ItemKind.SECRET: "description",
     ItemKind.STRUCTURE: "value",
     ItemKind.VARIABLE: "value",
+    ItemKind.SCHEDULE: "config",
 }
 _NEW_CONTENT: dict[ItemKind, Any] = {
     ItemKind.FLOW: ["new"],
@@ -89,6 +99,7 @@ _NEW_CONTENT: dict[ItemKind, Any] = {
     ItemKind.SECRET: "new",
     ItemKind.STRUCTURE: "interface New {}",
     ItemKind.VARIABLE: "new",
+    ItemKind.SCHEDULE: "new",
 }
 
 
@@ -109,7 +120,13 @@ def test_matching_and_mode_matrix(
     with client_for(prod) as client:
         report = import_bundle(client, _bundle_of(kind), mode=mode, backup=False)
 
-    [item] = report.items
+    [item] = report.of_kind(kind)
+    if kind is ItemKind.SCHEDULE and mode is ImportMode.DUPLICATE and match == "name":
+        # the flow is duplicated, and the copy has no schedule of that name yet: the
+        # schedule is created for the copy; the original flow keeps its own
+        [host] = report.of_kind(ItemKind.FLOW)
+        assert host.result.value == "RENAME"
+        match = "unmatched"
     assert item.match_method.value == match
     assert item.is_processed and item.error is None
     rows = {row["uuid"]: row for row in prod.snapshot()[kind.plural]}
@@ -416,7 +433,8 @@ def test_importing_the_same_bundle_twice_converges(
         state_after_first = prod.snapshot()
         second = import_bundle(client, bundle, mode="overwrite", backup=False)
     assert {i.result.value for i in first.items} == {"CREATE"}
-    assert {i.match_method.value for i in second.items} == {"name"}
+    # the first import recorded its bindings (in the state folder, by default)
+    assert {i.match_method.value for i in second.items} == {"binding"}
     assert [i.uuid for i in second.items] == [i.uuid for i in first.items]
 
     def content(state: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from ziggy_migrate import (
     ItemKind,
     NotFoundError,
     OfficialExport,
+    PlanError,
+    Schedule,
     UnresolvedReference,
     download_backup,
     dump_bundle,
@@ -36,6 +38,7 @@ from ziggy_migrate import (
     load_official,
     load_official_text,
     plan_import,
+    rollback,
     save_bundle,
     save_official,
 )
@@ -98,6 +101,7 @@ def test_the_server_export_loads_as_the_same_items_our_export_finds(
         "structures": 1,
         "variables": 1,
         "flows": 6,
+        "schedules": 0,
     }
     assert loaded.unresolved_references == ()
 
@@ -110,6 +114,19 @@ def test_provenance_says_the_bundle_came_from_an_official_export_file(official: 
     assert provenance.selection.flow_ids == ()
     stamps = [row["updatedAt"] for kind in KINDS for row in official[kind]]
     assert provenance.exported_at == max(stamps)  # the file's own latest change
+
+
+def test_a_converted_bundle_says_so_in_its_repr_and_is_no_rollback_bundle(
+    official: Document, tmp_path: Path
+) -> None:
+    bundle = load_bundle_text(text(official))
+    assert repr(bundle).startswith(f"<Bundle v2 from {OFFICIAL_EXPORT_TOOL}")
+    path = tmp_path / "zexport.json"
+    path.write_text(text(official), "utf-8")
+    with ZiggyEmulator() as target, client_for(target) as client:
+        with pytest.raises(PlanError, match="names no server it was saved from"):
+            rollback(client, path)
+        assert target.request_count("PUT") == 0
 
 
 def test_the_same_file_converts_to_the_same_bundle_text(official: Document) -> None:
@@ -247,22 +264,112 @@ def test_secret_values_are_dropped_and_warned_about(
     assert PLANTED not in caplog.text
 
 
-def test_schedules_are_kept_aside(official: Document) -> None:
+def with_schedules(official: Document) -> Document:
+    """The file with a top-level schedule of Orders (a server row, bookkeeping and all)
+    and one nested in Invoices without a ``flowUuid``."""
     orders = next(flow for flow in official["flows"] if flow["name"] == "Orders")
-    with_schedules = copy.deepcopy(official)
-    with_schedules["schedules"] = [
-        {"uuid": "s-1", "name": "nightly", "config": "0 2 * * *", "flowUuid": orders["uuid"]}
+    document = copy.deepcopy(official)
+    document["schedules"] = [
+        {
+            "tenantId": "##solo##",
+            "uuid": "s-1",
+            "name": "nightly",
+            "config": "0 2 * * *",
+            "isPaused": False,
+            "executionMode": "PROD",
+            "numExecutions": 41,
+            "flowUuid": orders["uuid"],
+            "createdAt": "2020-01-01T00:00:00Z",
+            "updatedAt": "2020-01-01T00:00:00Z",
+            "isDeleted": False,
+        }
     ]
-    nested_flow = next(flow for flow in with_schedules["flows"] if flow["name"] == "Invoices")
-    nested_flow["schedules"] = [{"uuid": "s-2", "name": "hourly", "config": "0 * * * *"}]
-    loaded = load_official_text(text(with_schedules))
+    nested_flow = next(flow for flow in document["flows"] if flow["name"] == "Invoices")
+    nested_flow["schedules"] = [
+        {"uuid": "s-2", "name": "hourly", "config": "0 * * * *", "isPaused": None}
+    ]
+    return document
+
+
+def test_schedules_come_into_the_bundle(official: Document) -> None:
+    document = with_schedules(official)
+    orders = next(flow for flow in document["flows"] if flow["name"] == "Orders")
+    invoices = next(flow for flow in document["flows"] if flow["name"] == "Invoices")
+    loaded = load_official_text(text(document))
+    assert loaded.bundle.schedules == (
+        Schedule(  # nested: its flow's, and null read as the empty value
+            uuid="s-2", name="hourly", config="0 * * * *", flow_uuid=invoices["uuid"]
+        ),
+        Schedule(  # the server's counter and bookkeeping are not carried
+            uuid="s-1",
+            name="nightly",
+            config="0 2 * * *",
+            execution_mode="PROD",
+            flow_uuid=orders["uuid"],
+        ),
+    )
     assert [(row["uuid"], row["flowUuid"]) for row in loaded.schedules] == [
         ("s-1", orders["uuid"]),
-        ("s-2", nested_flow["uuid"]),  # a nested row gets its flow's uuid
+        ("s-2", invoices["uuid"]),  # the rows as the file holds them, with their flow
     ]
-    assert "flowUuid" not in nested_flow["schedules"][0]  # the document is not changed
-    assert any("2 schedule(s)" in warning for warning in loaded.warnings)
-    assert loaded.bundle == load_bundle_text(text(official))
+    assert "flowUuid" not in invoices["schedules"][0]  # the document is not changed
+    assert loaded.warnings == ()
+    assert loaded.bundle.unresolved_references == ()
+    without = load_bundle_text(text(official))
+    assert attrs.evolve(loaded.bundle, schedules=()) == without
+
+
+def test_a_schedule_of_a_flow_the_file_lacks_is_an_unresolved_reference(
+    official: Document,
+) -> None:
+    document = copy.deepcopy(official)
+    document["schedules"] = [{"uuid": "s-9", "name": "nightly", "flowUuid": "gone-flow"}]
+    loaded = load_official_text(text(document))
+    assert loaded.bundle.unresolved_references == (
+        UnresolvedReference(item_uuid="s-9", kind=ItemKind.FLOW, reference="gone-flow"),
+    )
+    assert len(loaded.warnings) == 1 and "gone-flow" in loaded.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("schedules", "location", "fragment"),
+    [
+        (["nightly"], "$.schedules[0]", "a schedule row is a JSON object"),
+        ([{"name": "nightly", "flowUuid": "f"}], "$.schedules[0].uuid", "needs a uuid"),
+        ([{"uuid": "s-1", "name": "nightly"}], "$.schedules[0]", "flowUuid"),
+    ],
+    ids=["not an object", "no uuid", "no flow"],
+)
+def test_a_broken_schedule_row_names_its_official_path(
+    official: Document, schedules: list[Any], location: str, fragment: str
+) -> None:
+    document = copy.deepcopy(official)
+    document["schedules"] = schedules
+    with pytest.raises(BundleError) as caught:
+        load_official_text(text(document))
+    assert caught.value.location == location
+    assert fragment in str(caught.value)
+
+
+def test_an_official_file_brings_its_schedules_paused(
+    dev: tuple[ZiggyEmulator, DevServer], official: Document
+) -> None:
+    loaded = load_bundle_text(text(with_schedules(official)))
+    with ZiggyEmulator(name="prod") as prod, client_for(prod) as client:
+        report = import_bundle(client, loaded, mode="overwrite", backup=False)
+        assert report.ok
+        state = prod.snapshot()
+    flows = {row["uuid"]: row["name"] for row in state["flows"]}
+    assert sorted(
+        (flows[row["flowUuid"]], row["name"], row["isPaused"]) for row in state["schedules"]
+    ) == [
+        ("Invoices", "hourly", True),
+        ("Orders", "nightly", True),  # it runs on the source: created paused, and listed
+    ]
+    assert [(s.name, s.flow_name) for s in report.schedules_paused] == [
+        ("hourly", "Invoices"),
+        ("nightly", "Orders"),
+    ]
 
 
 def test_private_variables_are_said_to_travel_as_shared(official: Document) -> None:
@@ -483,7 +590,8 @@ def test_an_official_file_imports_like_our_own_bundle(
         assert orders["nodes"][0]["data"]["connectionUuid"] == pg["uuid"]  # rewired
         assert sorted(report.secrets_needing_values) == ["HUBSPOT_KEY", "PG_PASSWORD"]
         again = import_bundle(client, loaded, mode="overwrite", backup=False)
-        assert {item.match_method.value for item in again.items} == {"name"}
+        # the first import recorded what each item became: the binding file finds them
+        assert {item.match_method.value for item in again.items} == {"binding"}
         assert len(prod.snapshot()["flows"]) == len(official["flows"])
 
 

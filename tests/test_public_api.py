@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 import subprocess
 import sys
 import types
 import typing
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import ziggy_migrate
@@ -129,3 +131,15 @@ def test_engine_and_cli_never_import_the_emulator_at_module_level() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_every_public_name_is_documented_in_the_readme() -> None:
+    """The README's library section names everything ``ziggy_migrate`` exports."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    library = readme[readme.index("## The library") : readme.index("## The command line")]
+    undocumented = [
+        name
+        for name in ziggy_migrate.__all__
+        if not re.search(r"`" + re.escape(name) + r"[`(.\[ ,]", library)
+    ]
+    assert undocumented == []

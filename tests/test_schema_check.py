@@ -19,9 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ziggy_migrate import bundle_schema
+from ziggy_migrate._bundle.bundle import CURRENT_SCHEMA_VERSION
 from ziggy_migrate._bundle.schema_check import compile_schema
 
-GOLDEN = Path(__file__).parent / "golden" / "bundle-v1.json"
+GOLDEN = Path(__file__).parent / "golden" / f"bundle-v{CURRENT_SCHEMA_VERSION}.json"
 SCHEMA = bundle_schema()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 CHECK = compile_schema(SCHEMA)

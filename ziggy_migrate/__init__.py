@@ -17,7 +17,7 @@ under the ``ziggy_migrate`` logger, never with a password, token or secret value
 Everything importable is here; the layers behind it are private and import only
 downwards (a test enforces it)::
 
-    _engine       export, plan, apply, report, diff, rollback, journal, promote
+    _engine       export, plan, apply, report, diff, rollback, journal, bindings, promote
     _client       transport (sessions, retries, timeouts), typed endpoints   \ side by
     _bundle       load, check, upgrade, save; JSON readers and writers      / side
     _vocabulary   models, converter, enums, errors, tables, atomic files
@@ -36,6 +36,7 @@ from ._bundle.bundle import (
     save_bundle,
 )
 from ._bundle.official import OfficialExport, dump_official, save_official
+from ._bundle.references import GraphTooDeepError
 from ._client.client import ZiggyClient
 from ._client.transport import RetryCallback, RetryEvent, RetryPolicy
 from ._engine.apply import PRE_IMPORT_SAVE_NAME, import_bundle, rollback
@@ -45,7 +46,7 @@ from ._engine.lock import DEFAULT_LOCK_TIMEOUT
 from ._engine.partial import ImportIncompleteError, ImportInterrupted
 from ._engine.plan import ImportPlan, PlannedItem, plan_import
 from ._engine.promote import PromoteResult, promote
-from ._engine.report import ImportReport, ProcessedItem
+from ._engine.report import ImportReport, PausedSchedule, ProcessedItem
 from ._engine.saved_plan import load_plan, save_plan
 from ._engine.subset import select_flows
 from ._engine.transfer import download_backup
@@ -88,6 +89,7 @@ from ._vocabulary.models import (
     ProgressCallback,
     Provenance,
     RemoteSecret,
+    Schedule,
     Secret,
     Selection,
     SourceServer,
@@ -117,6 +119,7 @@ __all__ = [
     "Flow",
     "FlowRelations",
     "FlowSummary",
+    "GraphTooDeepError",
     "ImportIncompleteError",
     "ImportInterrupted",
     "ImportMode",
@@ -135,6 +138,7 @@ __all__ = [
     "NotFoundError",
     "NotZiggyServerError",
     "OfficialExport",
+    "PausedSchedule",
     "PlanError",
     "PlanFileError",
     "PlannedItem",
@@ -149,6 +153,7 @@ __all__ = [
     "RetryCallback",
     "RetryEvent",
     "RetryPolicy",
+    "Schedule",
     "Secret",
     "Selection",
     "SelectionError",

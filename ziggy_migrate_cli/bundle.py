@@ -29,6 +29,7 @@ from .options import EXIT_CODES_HELP, BundlePathOption, VerboseOption
 from .output import (
     CliError,
     configure_logging,
+    count,
     emit_json,
     help_to_stderr,
     info,
@@ -36,7 +37,14 @@ from .output import (
     warn,
 )
 
-__all__ = ["FileFormat", "FileFormatOption", "app", "convert_command", "counts_text"]
+__all__ = [
+    "FileFormat",
+    "FileFormatOption",
+    "app",
+    "convert_command",
+    "counts_text",
+    "schedules_left_out",
+]
 
 app = typer.Typer(name="bundle", help="Convert official ziggy export files to bundles and back.")
 
@@ -101,9 +109,10 @@ def convert_command(
 ) -> None:
     """Convert an official ziggy export file (--file-path) into a bundle (--out).
 
-    Secret values and OAuth tokens the file carries are dropped and said so; schedules
-    are set aside (this version does not move them). With --file-format official, the
-    input is a bundle (file or folder) and the output an official export file.
+    Secret values and OAuth tokens the file carries are dropped and said so; its
+    schedules come into the bundle. With --file-format official, the input is a bundle
+    (file or folder) and the output an official export file, which carries no schedules
+    (said so when the bundle has some).
     """
     configure_logging(verbose)
     warnings: tuple[str, ...] = ()
@@ -114,6 +123,9 @@ def convert_command(
             )
         converted = load_bundle(file_path)  # an official file's own warnings are logged
         saved = save_official(converted, out)
+        warnings = schedules_left_out(converted)
+        for warning in warnings:
+            warn(warning)
     else:
         loaded = load_official(file_path)
         converted, warnings = loaded.bundle, loaded.warnings
@@ -132,4 +144,16 @@ def convert_command(
                 "warnings": list(warnings),
             },
         )
+    )
+
+
+def schedules_left_out(bundle: Bundle) -> tuple[str, ...]:
+    """The warning that an official export file written from ``bundle`` lacks its
+    schedules (the server's own import takes none), or nothing."""
+    if not bundle.schedules:
+        return ()
+    return (
+        f"the bundle holds {count(len(bundle.schedules), 'schedule')}; an official export "
+        "file carries none (the server's own import does not take schedules), so they are "
+        "left out: import the bundle with ziggy-migrate to move them",
     )

@@ -8,8 +8,9 @@ the CLI would, without profiles or keyring:
 1. export the ``production``-tagged flows from dev into a bundle;
 2. dry run: import into prod with overwrite, writing nothing;
 3. import into prod with overwrite (database backup first);
-4. the same import again: prod's copies still carry other UUIDs than dev's, so items
-   match by *name* again; the report's ``matchMethod`` says so;
+4. the same import again: prod's copies still carry other UUIDs than dev's, but the first
+   import recorded which prod item each dev item became, so items match by *binding*
+   (they would still be found if renamed on dev); the report's ``matchMethod`` says so;
 5. export those flows back from prod;
 6. import that bundle into prod with skip: now every item matches by *uuid* (the round
    trip a restore from git takes).
@@ -33,7 +34,7 @@ import typer
 
 from ziggy_migrate import ImportMode, ZiggyClient, export_flows, import_bundle, load_bundle
 
-from .output import configure_logging, count, emit_json, info, status_document
+from .output import configure_logging, count, emit_json, human, info, status_document
 
 if TYPE_CHECKING:
     from ziggy_migrate.testing import ZiggyEmulator
@@ -220,6 +221,12 @@ def _on_purpose(words: str) -> Iterator[None]:
         logger.removeFilter(keep)
 
 
+def _emit(document: dict[str, Any]) -> None:
+    """A step's JSON document, for programs; people read the step lines on stderr."""
+    if not human():
+        emit_json(document)
+
+
 @contextmanager
 def _bundle_dir(keep: Path | None) -> Iterator[Path]:
     if keep is not None:
@@ -266,7 +273,7 @@ def demo_command(
 
         bundle_path = directory / "production-flows.json"
         exported = export_flows(dev_client, tags=[_PRODUCTION], path=bundle_path)
-        emit_json(status_document(200, exported.to_dict()))
+        _emit(status_document(200, exported.to_dict()))
         counts = ", ".join(count(n, kind.rstrip("s")) for kind, n in exported.counts.items() if n)
         info(f"1. export from dev, tag {_PRODUCTION!r}: {counts} -> {bundle_path}")
         info("   (the subflow came along because a block calls it; secrets without values)")
@@ -286,24 +293,24 @@ def demo_command(
                 rollback_dir=directory,  # kept beside the bundles (with --keep)
                 state_dir=state,
             ).to_dict()
-            emit_json(document)
+            _emit(document)
             info(f"{title}: {_matches(document)}")
             for line in _flow_lines(document):
                 info(line)
         info(
-            "   prod keeps its own UUIDs, so a bundle from dev matches prod's items by name "
-            "every time."
+            "   prod keeps its own UUIDs: the first import matched by name and recorded what "
+            "each item became, the second matched by that binding."
         )
 
         round_trip = directory / "prod-roundtrip.json"
         back = export_flows(prod_client, tags=[_PRODUCTION], path=round_trip)
-        emit_json(status_document(200, back.to_dict()))
+        _emit(status_document(200, back.to_dict()))
         info(f"5. export from prod -> {round_trip}")
         with _on_purpose(_SAME_SERVER):  # the demo does what that warning is about
             document = import_bundle(
                 prod_client, load_bundle(round_trip), mode=ImportMode.SKIP, state_dir=state
             ).to_dict()
-        emit_json(document)
+        _emit(document)
         info(f"6. import that bundle into prod, --skip: {_matches(document)}")
         info("   a bundle exported from the same server matches by uuid.")
         if keep is not None:

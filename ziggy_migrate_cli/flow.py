@@ -13,8 +13,6 @@ only), ``promote`` the server-to-server command.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +21,6 @@ import typer
 
 from ziggy_migrate import (
     DEFAULT_LOCK_TIMEOUT,
-    ImportInterrupted,
     ImportReport,
     Layout,
     export_flows,
@@ -37,9 +34,10 @@ from ziggy_migrate import (
 
 from . import human, promote, review
 from ._argv import split_values
-from .bundle import FileFormat, FileFormatOption
+from .bundle import FileFormat, FileFormatOption, schedules_left_out
 from .options import (
     EXIT_CODES_HELP,
+    BindingsOption,
     BundlePathOption,
     CaBundleOption,
     ConcurrencyOption,
@@ -50,6 +48,8 @@ from .options import (
     FormatOption,
     InsecureOption,
     JsonOption,
+    KeepScheduleStateOption,
+    LockTimeoutOption,
     NoBackupOption,
     NoPromptOption,
     OverwriteOption,
@@ -62,6 +62,7 @@ from .options import (
     TargetServerOption,
     TimeoutOption,
     VerboseOption,
+    bindings_file,
     chosen_mode,
     read_selected_bundle,
     target_profile,
@@ -81,10 +82,9 @@ from .output import (
     status_document,
 )
 from .profiles import ProfileStore
-from .session import connected
+from .session import connected, interrupts_reported
 
 __all__ = [
-    "InterruptedImport",
     "app",
     "export_command",
     "import_command",
@@ -117,45 +117,6 @@ def flow(ctx: typer.Context) -> None:
             hint="Use 'ziggy flow export', 'import', 'plan', 'diff', 'promote', 'rollback' "
             "or 'list' (each has --help).",
         )
-
-
-LockTimeoutOption = Annotated[
-    float,
-    typer.Option(
-        "--lock-timeout",
-        min=0,
-        metavar="SECONDS",
-        help="While another import into the same server runs on this machine, wait up to "
-        "this long for it, then give up writing nothing (exit 1); 0 does not wait.",
-    ),
-]
-
-
-class InterruptedImport(CliError):
-    """Ctrl-C during an import or a rollback: ``main()`` prints ``report`` (what was
-    written up to there; None when nothing was) with status 499, and exits 130."""
-
-    status = 499
-    exit_code = 130
-    default_hint = "Run the same command again to complete it."
-
-    def __init__(self, report: ImportReport | None) -> None:
-        done = "nothing was written" if report is None else "the report lists what was written"
-        super().__init__(f"Interrupted: {done}; run the same command again to complete it.")
-        self.report = report
-
-
-@contextlib.contextmanager
-def _interrupts_reported() -> Iterator[None]:
-    """Ctrl-C during an import or a rollback becomes :class:`InterruptedImport`, which
-    ``main()`` reports with what was written so far. (A failure after the writes began,
-    ``ImportIncompleteError``, carries its report to ``main()`` as it is.)"""
-    try:
-        yield
-    except ImportInterrupted as stopped:
-        raise InterruptedImport(stopped.report) from None
-    except KeyboardInterrupt:
-        raise InterruptedImport(None) from None
 
 
 FilePathExport = Annotated[
@@ -195,7 +156,7 @@ def export_command(
             "--layout",
             case_sensitive=False,
             help="file: one JSON file; dir: a folder with an index and one file per item "
-            "(flow, connection, secret, structure, variable), for readable git diffs.",
+            "(flow, connection, secret, structure, variable, schedule), for git diffs.",
         ),
     ] = Layout.FILE,
     file_format: FileFormatOption = FileFormat.BUNDLE,
@@ -246,12 +207,19 @@ def export_command(
             layout=layout,
             progress=session.progress,
         )
+    left_out: tuple[str, ...] = ()
     if official:
-        result = attrs.evolve(result, path=save_official(result.bundle, file_path))
+        left_out = schedules_left_out(result.bundle)
+        result = attrs.evolve(
+            result,
+            path=save_official(result.bundle, file_path),
+            warnings=(*result.warnings, *left_out),
+        )
     answer(
         status_document(200, {**result.to_dict(), "fileFormat": file_format.value}),
         lambda: human.show_export(result, profile.name),
         summary=human.export_summary(result, profile.name),
+        warnings=left_out,
     )
     if not result.bundle.flows:  # a mistyped tag must not pass for an export in a script
         raise typer.Exit(1)
@@ -277,6 +245,8 @@ def import_command(
     ] = None,
     flow_ids: FlowIdsOption = None,
     tags: TagsOption = None,
+    bindings: BindingsOption = None,
+    keep_schedule_state: KeepScheduleStateOption = False,
     no_prompt: NoPromptOption = False,
     no_backup: NoBackupOption = False,
     dry_run: DryRunOption = False,
@@ -296,7 +266,9 @@ def import_command(
 
     --flow-ids/--tags import only those flows of the bundle, with what they need. The
     bundle is checked before the server is contacted; a backup of the server's database
-    is made first unless --no-backup is given.
+    is made first unless --no-backup is given. Schedules the import creates are created
+    paused unless --keep-schedule-state is given. What each item became is recorded in
+    the binding file (--bindings; for a bundle folder, bindings/SERVER.json inside it).
     """
     start(output_format, verbose)
     profile = target_profile(server, "import")
@@ -330,7 +302,7 @@ def import_command(
             quiet=quiet,
             bundle=bundle,
         ) as session,
-        _interrupts_reported(),
+        interrupts_reported(),
     ):
         # The library refuses a mode that contradicts the plan, before any request.
         report = import_bundle(
@@ -342,6 +314,8 @@ def import_command(
             dry_run=dry_run,
             progress=session.progress,
             lock_timeout=lock_timeout,
+            bindings=bindings_file(file_path, profile.name, bindings),
+            keep_schedule_state=keep_schedule_state,
         )
     _answer_import(report, profile.name)
 
@@ -356,9 +330,7 @@ def _answer_import(report: ImportReport, server: str, verb: str = "Imported into
                 None, (human.rollback_note(report), human.import_summary(report, server, verb=verb))
             )
         ),
-        warnings=[human.secrets_warning(report.secrets_needing_values, server)]
-        if report.secrets_needing_values
-        else [],
+        warnings=human.import_warnings(report, server),
     )
     if not report.ok:
         raise typer.Exit(1)
@@ -417,7 +389,7 @@ def rollback_command(
             quiet=quiet,
             bundle=bundle,
         ) as session,
-        _interrupts_reported(),
+        interrupts_reported(),
     ):
         report = rollback(
             session.client,

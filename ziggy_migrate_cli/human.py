@@ -2,8 +2,9 @@
 
 Every account has the same order, so the eye knows where to look: a short table (what
 happened to how many items of each kind), then the items that need attention (failures
-first, then ambiguous matches), then the warnings (grouped and counted, each once), and
-the summary line last, where the cursor is when the command ends. The accounts go to
+first, then ambiguous matches, then an import's stale bindings and paused schedules),
+then the warnings (grouped and counted, each once), and the summary line last, where the
+cursor is when the command ends. The accounts go to
 stdout (they are the answer); the JSON mode's one-line summaries go to stderr
 (:func:`summary_line` and friends are shared by both).
 """
@@ -22,6 +23,7 @@ from ziggy_migrate import (
     ImportPlan,
     ImportReport,
     ItemKind,
+    MatchMethod,
     PromoteResult,
 )
 
@@ -30,6 +32,8 @@ from .output import count, group_warnings, names, print_table, stdout_console, t
 __all__ = [
     "export_summary",
     "import_summary",
+    "import_warnings",
+    "schedule_warnings",
     "secrets_warning",
     "show_diff",
     "show_export",
@@ -144,7 +148,8 @@ def _action_table(by_kind: dict[ItemKind, Counter[str]], *, planned: bool) -> No
 
 
 def _attention(rows: Sequence[tuple[str, str, str]]) -> None:
-    """The items a person must act on, first the failures, then the ambiguous ones: one
+    """The items a person must act on, first the failures, then the ambiguous ones (then,
+    for an import, the bindings whose item is gone and the schedules created paused): one
     entry each (kind, name, why), wrapped rather than cut, since the why is the point."""
     if not rows:
         return
@@ -164,6 +169,27 @@ def secrets_warning(secrets: Sequence[str], server: str) -> str:
         f"{count(len(secrets), 'secret')} {have} no value on {server}: {names(list(secrets))}"
         f"{more}; set them in Ziggy before the flows that use them run"
     )
+
+
+def schedule_warnings(report: ImportReport, server: str) -> list[str]:
+    """One line per schedule created paused that runs on the source (folded into one line
+    when they are many, as every warning is)."""
+    return [
+        f"schedule {schedule.name!r} of flow {schedule.flow_name!r} is paused on {server}: "
+        "switch it on when the flow is ready there"
+        for schedule in report.schedules_paused
+    ]
+
+
+def import_warnings(report: ImportReport, server: str) -> list[str]:
+    """The warnings the JSON mode prints on stderr for an import: secrets without a value,
+    schedules created paused."""
+    secrets = (
+        [secrets_warning(report.secrets_needing_values, server)]
+        if report.secrets_needing_values
+        else []
+    )
+    return secrets + schedule_warnings(report, server)
 
 
 def import_summary(report: ImportReport, server: str, *, verb: str = "Imported into") -> str:
@@ -190,7 +216,26 @@ def _report_attention(report: ImportReport) -> list[tuple[str, str, str]]:
         for item in report.items
         if item.result is Action.AMBIGUOUS
     ]
-    return failed + ambiguous
+    gone = [
+        (
+            item.kind.value,
+            item.name,
+            f"the binding file bound it to {item.stale_binding}, which is gone from the "
+            "target; it was matched by name or created instead",
+        )
+        for item in report.items
+        if item.stale_binding is not None and item.error is None
+    ]
+    paused = [
+        (
+            ItemKind.SCHEDULE.value,
+            schedule.name,
+            f"{'to be created' if report.dry_run else 'created'} paused (it runs on the "
+            f"source): switch it on when flow {schedule.flow_name!r} is ready",
+        )
+        for schedule in report.schedules_paused
+    ]
+    return failed + ambiguous + gone + paused
 
 
 def show_import(report: ImportReport, server: str, *, verb: str = "Imported into") -> None:
@@ -204,6 +249,13 @@ def show_import(report: ImportReport, server: str, *, verb: str = "Imported into
     if report.secrets_needing_values:
         notes.append(secrets_warning(report.secrets_needing_values, server))
     _warnings(notes)
+    bound = sum(1 for item in report.items if item.match_method is MatchMethod.BINDING)
+    if bound:
+        where = f" ({report.bindings_path})" if report.bindings_path else ""
+        _line(
+            f"{count(bound, 'item')} matched through the binding file{where}: copies of "
+            "earlier imports, found whatever their names on the source."
+        )
     if report.rollback_path:
         _line(rollback_note(report))
     _line(import_summary(report, server, verb=verb))

@@ -18,7 +18,8 @@ exit code:
 2     bad usage (unknown flag, missing or conflicting options) or a bad input file
 3     authentication or connection failure (wrong password, none found, server
       unreachable or timing out)
-130   interrupted (Ctrl-C); an import or rollback still prints its report, status 499
+130   interrupted (Ctrl-C); an import, promote or rollback still prints its
+      report, status 499
 ====  ============================================================================
 
 :data:`ERROR_TABLE` is that mapping, in one place, first match wins; each rule's hint is

@@ -33,6 +33,7 @@ from .profiles import Profile, ProfileStore
 
 __all__ = [
     "EXIT_CODES_HELP",
+    "BindingsOption",
     "BundlePathOption",
     "CaBundleOption",
     "ConcurrencyOption",
@@ -43,6 +44,8 @@ __all__ = [
     "FormatOption",
     "InsecureOption",
     "JsonOption",
+    "KeepScheduleStateOption",
+    "LockTimeoutOption",
     "NoBackupOption",
     "NoPromptOption",
     "OverwriteOption",
@@ -55,6 +58,7 @@ __all__ = [
     "TargetServerOption",
     "TimeoutOption",
     "VerboseOption",
+    "bindings_file",
     "chosen_mode",
     "read_selected_bundle",
     "required_mode",
@@ -69,8 +73,10 @@ EXIT_CODES_HELP = (
     "terminal and JSON otherwise (ZIGGY_FORMAT sets it too). Prompts, progress, warnings "
     "and errors (error: and hint: lines) go to stderr.\n\n"
     "Exit codes: 0 success; 1 some items failed (or the prompt was declined, a saved plan "
-    "no longer holds, an export selected no flow, or diff --exit-code found differences); "
-    "2 bad usage or bad input file; 3 authentication or connection failure."
+    "no longer holds, another import into the server is running, an export selected no "
+    "flow, or diff --exit-code found differences); 2 bad usage or bad input file; "
+    "3 authentication or connection failure; 130 interrupted (an import still prints "
+    "what it wrote)."
 )
 
 FormatOption = Annotated[
@@ -231,6 +237,26 @@ DryRunOption = Annotated[
     bool,
     typer.Option("--dry-run", help="Show what would happen; write nothing (no prompt)."),
 ]
+BindingsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--bindings",
+        metavar="PATH",
+        dir_okay=False,
+        help="The binding file of the target server: which target item each source item "
+        "became, so that items renamed on the source are found (default: "
+        "bindings/SERVER.json inside a bundle folder, else in the state folder).",
+        show_default=False,
+    ),
+]
+KeepScheduleStateOption = Annotated[
+    bool,
+    typer.Option(
+        "--keep-schedule-state",
+        help="Create schedules paused or running as on the source (default: created "
+        "paused, and listed in data.schedulesPaused to switch on).",
+    ),
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")]
 VerboseOption = Annotated[
     bool,
@@ -258,6 +284,14 @@ def read_selected_bundle(path: Path, flow_ids: list[str] | None, tags: list[str]
     return select_flows(
         load_bundle(path), flow_ids=split_values(flow_ids) or None, tags=split_values(tags) or None
     )
+
+
+def bindings_file(bundle: Path, server: str, given: Path | None) -> Path | None:
+    """``--bindings``, else ``bindings/SERVER.json`` inside a bundle folder (committed with
+    it), else None: the library's default, in the state folder."""
+    if given is not None:
+        return given
+    return bundle / "bindings" / f"{server}.json" if bundle.is_dir() else None
 
 
 def required_mode(*, skip: bool, duplicate: bool, overwrite: bool) -> ImportMode:
@@ -351,3 +385,15 @@ class _Timeout(TypedDict, total=False):
     """--timeout when given; left out, the client keeps its own default."""
 
     timeout: float
+
+
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0,
+        metavar="SECONDS",
+        help="While another import into the same server runs on this machine, wait up to "
+        "this long for it, then give up writing nothing (exit 1); 0 does not wait.",
+    ),
+]

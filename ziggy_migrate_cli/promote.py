@@ -11,11 +11,12 @@ from typing import Annotated
 
 import typer
 
-from ziggy_migrate import promote
+from ziggy_migrate import DEFAULT_LOCK_TIMEOUT, promote
 
 from . import human
 from ._argv import split_values
 from .options import (
+    BindingsOption,
     CaBundleOption,
     ConcurrencyOption,
     ConnectionSettings,
@@ -24,6 +25,8 @@ from .options import (
     FlowIdsOption,
     FormatOption,
     InsecureOption,
+    KeepScheduleStateOption,
+    LockTimeoutOption,
     NoBackupOption,
     NoPromptOption,
     OverwriteOption,
@@ -37,7 +40,7 @@ from .options import (
 )
 from .output import Cancelled, CliError, answer, confirm, describe_selection, start
 from .profiles import ProfileStore
-from .session import connected
+from .session import connected, interrupts_reported
 
 __all__ = ["promote_command"]
 
@@ -88,6 +91,9 @@ def promote_command(
             show_default=False,
         ),
     ] = None,
+    bindings: BindingsOption = None,
+    keep_schedule_state: KeepScheduleStateOption = False,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
     concurrency: ConcurrencyOption = None,
     timeout: TimeoutOption = None,
     retries: RetriesOption = None,
@@ -123,9 +129,12 @@ def promote_command(
         if not confirm(question):
             raise Cancelled("Cancelled at the prompt: nothing was exported or imported.")
     settings = ConnectionSettings(concurrency, timeout, insecure, ca_bundle, retries)
-    with connected(
-        settings, origin, destination, allow_prompt=not no_prompt, quiet=quiet
-    ) as session:
+    with (
+        connected(
+            settings, origin, destination, allow_prompt=not no_prompt, quiet=quiet
+        ) as session,
+        interrupts_reported(),
+    ):
         result = promote(
             *session.clients,
             mode=mode,
@@ -136,6 +145,9 @@ def promote_command(
             strict_secrets=strict_secrets,
             bundle_dir=bundle_dir,
             progress=session.progress,
+            bindings=bindings,
+            keep_schedule_state=keep_schedule_state,
+            lock_timeout=lock_timeout,
         )
     report = result.report
     answer(
@@ -144,9 +156,7 @@ def promote_command(
         summary=human.promote_export_line(result, origin.name)
         + "\n"
         + human.import_summary(report, destination.name),
-        warnings=[human.secrets_warning(report.secrets_needing_values, destination.name)]
-        if report.secrets_needing_values
-        else [],
+        warnings=human.import_warnings(report, destination.name),
     )
     if not report.ok:
         raise typer.Exit(1)

@@ -26,6 +26,7 @@ from . import human
 from ._argv import split_values
 from .options import (
     EXIT_CODES_HELP,
+    BindingsOption,
     BundlePathOption,
     CaBundleOption,
     ConnectionSettings,
@@ -41,6 +42,7 @@ from .options import (
     TagsOption,
     TimeoutOption,
     VerboseOption,
+    bindings_file,
     read_selected_bundle,
     required_mode,
     target_profile,
@@ -92,6 +94,7 @@ def plan_command(
     overwrite: OverwriteOption = False,
     flow_ids: FlowIdsOption = None,
     tags: TagsOption = None,
+    bindings: BindingsOption = None,
     no_prompt: NoPromptOption = False,
     password_stdin: PasswordStdinOption = False,
     timeout: TimeoutOption = None,
@@ -117,7 +120,12 @@ def plan_command(
     with connected(
         settings, profile, password_stdin=password_stdin, allow_prompt=not no_prompt
     ) as session:
-        plan = plan_import(session.client, bundle, mode=mode)
+        plan = plan_import(
+            session.client,
+            bundle,
+            mode=mode,
+            bindings=bindings_file(file_path, profile.name, bindings),
+        )
     path = save_plan(plan, out)
     selection = "".join(
         f" {flag} {' '.join(shlex.quote(value) for value in values)}"

@@ -10,17 +10,26 @@ progress=session.progress)``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
-from ziggy_migrate import Bundle, ItemKind, ProgressCallback, ZiggyClient
+from ziggy_migrate import (
+    Bundle,
+    ImportInterrupted,
+    ImportReport,
+    ItemKind,
+    ProgressCallback,
+    ZiggyClient,
+)
 
 from .options import ConnectionSettings
+from .output import CliError
 from .profiles import Profile
 from .progress import ProgressDisplay
 
-__all__ = ["Session", "connected"]
+__all__ = ["InterruptedImport", "Session", "connected", "interrupts_reported"]
 
 
 @dataclass(frozen=True)
@@ -75,3 +84,30 @@ def connected(
         )
         stack.enter_context(progress)
         yield Session(clients, progress.callback)
+
+
+class InterruptedImport(CliError):
+    """Ctrl-C during an import or a rollback: ``main()`` prints ``report`` (what was
+    written up to there; None when nothing was) with status 499, and exits 130."""
+
+    status = 499
+    exit_code = 130
+    default_hint = "Run the same command again to complete it."
+
+    def __init__(self, report: ImportReport | None) -> None:
+        done = "nothing was written" if report is None else "the report lists what was written"
+        super().__init__(f"Interrupted: {done}; run the same command again to complete it.")
+        self.report = report
+
+
+@contextlib.contextmanager
+def interrupts_reported() -> Iterator[None]:
+    """Ctrl-C during an import or a rollback becomes :class:`InterruptedImport`, which
+    ``main()`` reports with what was written so far. (A failure after the writes began,
+    ``ImportIncompleteError``, carries its report to ``main()`` as it is.)"""
+    try:
+        yield
+    except ImportInterrupted as stopped:
+        raise InterruptedImport(stopped.report) from None
+    except KeyboardInterrupt:
+        raise InterruptedImport(None) from None

@@ -33,7 +33,7 @@ def test_demo_runs_every_step_without_profiles_or_keyring(cli: Cli, config_dir: 
     assert dry_run["data"]["dryRun"] is True
     assert first["data"]["backup"]["localBackupStatus"] == "success"
     assert _match_methods(first) == {"name", "unmatched"}
-    assert _match_methods(again) == {"name"}
+    assert _match_methods(again) == {"binding"}
     assert back["status"] == 200
     assert _match_methods(skip) == {"uuid"}
     assert "dev at http://127.0.0.1:" in result.stderr

@@ -53,14 +53,15 @@ def test_import_writes_and_reports(
     assert len(prod.snapshot()["backups"]) == expected_backups
 
 
-def test_second_overwrite_matches_by_name_and_says_so(
+def test_second_overwrite_matches_by_binding_and_says_so(
     cli: Cli, bundle: Path, prod: ZiggyEmulator
 ) -> None:
     args = ("import", "-s", "prod", "-fp", str(bundle), "--overwrite", "--no-prompt")
     first = cli(*args).json["data"]["flowsProcessed"]
     assert {item["matchMethod"] for item in first} == {"unmatched"}
+    # the first import recorded what each flow became (a bundle file: in the state folder)
     second = cli(*args).json["data"]["flowsProcessed"]
-    assert {item["matchMethod"] for item in second} == {"name"}
+    assert {item["matchMethod"] for item in second} == {"binding"}
     assert {item["result"] for item in second} == {"OVERWRITE"}
 
 

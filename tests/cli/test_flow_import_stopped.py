@@ -85,6 +85,48 @@ def test_ctrl_c_during_an_import_prints_what_was_written_and_exits_130(
         assert comparable(prod.snapshot()) == expected
 
 
+def test_ctrl_c_during_a_promote_prints_what_was_written_and_exits_130(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    with ZiggyEmulator(name="dev") as dev, ZiggyEmulator(name="prod", latency=0.005) as prod:
+        for index in range(300):
+            dev.add_flow(f"Flow {index}", tags=["production"])
+        add_profile("dev", dev, None)
+        add_profile("prod", prod, None)
+        env = subprocess_env(config_dir, ZIGGY_PASSWORD="admin")
+        command = ziggy(
+            "flow",
+            "promote",
+            "--from",
+            "dev",
+            "--to",
+            "prod",
+            "--skip",
+            "--no-prompt",
+            "--bundle-dir",
+            str(tmp_path / "promoted"),
+        )
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + DEADLINE
+        # interrupt once flows are being filled in (their empty shells are made first)
+        while prod.request_count("PUT", "/api/flow/") < 20 and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.005)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=DEADLINE)
+        assert process.returncode == 130, stderr
+        document = json.loads(stdout)
+        assert document["status"] == 499
+        assert "run the same command again to complete it" in document["data"]["message"]
+        flows = document["data"]["flowsProcessed"]
+        assert len(flows) == 300
+        assert any(item["isProcessed"] for item in flows)
+        assert all("interrupted" in item["error"] for item in flows if not item["isProcessed"])
+        assert "Traceback" not in stderr
+
+
 _NOT_SECRETS = (
     "/api/auth/login",
     "/api/auth/refresh-token",

@@ -39,10 +39,10 @@ MALFORMED = {
         "GET /api/flow/",
         "'tags' is a number",
     ),
-    "graph 5,000 deep": (
+    "graph 50,000 deep": (  # deeper than any supported Python's JSON parser reads
         "GET",
         "/api/flow/*",
-        Answer.raw_json('{"uuid": "u", "name": "n", "nodes": ' + "[" * 5000 + "]" * 5000 + "}"),
+        Answer.raw_json('{"uuid": "u", "name": "n", "nodes": ' + "[" * 50_000 + "]" * 50_000 + "}"),
         "GET /api/flow/",
         "nests deeper",
     ),
@@ -97,6 +97,21 @@ def test_a_backup_answered_as_bare_text_is_exit_1_and_nothing_is_written(
     _assert_one_clean_line(result.message, result.stderr)
     snapshot = prod.snapshot()
     assert snapshot["flows"] == snapshot["connections"] == snapshot["secrets"] == []
+
+
+def test_a_graph_deeper_than_a_bundle_holds_is_refused_naming_the_flow(
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, tmp_path: Path
+) -> None:
+    """400 levels: every supported Python parses it, the bundle format holds 150. The
+    export stops at that flow with one line, the same on every interpreter."""
+    deep = '{"uuid": "u", "name": "Deep one", "nodes": ' + "[" * 400 + "]" * 400 + "}"
+    dev_emulator.override("GET", "/api/flow/*", Answer.raw_json(deep))
+    code, message, stderr = _export(cli, tmp_path / "out.json")
+    assert code == 2
+    assert "'Deep one'" in message
+    assert "nests more than 150 levels" in message
+    _assert_one_clean_line(message, stderr)
+    assert not (tmp_path / "out.json").exists()
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ziggy_migrate import ItemKind, load_bundle
+from ziggy_migrate import CURRENT_SCHEMA_VERSION, ItemKind, load_bundle
 from ziggy_migrate.testing import ZiggyEmulator
 
 from ..samples import TaggedDev, client_for, export_to, flow_named, write_requests
@@ -140,7 +140,7 @@ def test_convert_writes_the_bundle_of_an_official_file(
     assert items(out) == items(zexport)
     assert (
         json.loads((out / "index.json" if layout == "dir" else out).read_text())["schemaVersion"]
-        == 1
+        == CURRENT_SCHEMA_VERSION
     )
 
 
@@ -150,7 +150,7 @@ def test_convert_reports_what_the_file_carried_without_repeating_it(
     with client_for(dev_emulator) as client:
         document = client.server_export_tagged()
     document["secrets"][0]["prodValue"] = PLANTED
-    document["schedules"] = [{"uuid": "s1", "name": "nightly", "flowUuid": "x"}]
+    document["schedules"] = [{"uuid": "s1", "name": "nightly", "flowUuid": profiles.orders}]
     source = tmp_path / "zexport.json"
     source.write_text(json.dumps(document), encoding="utf-8")
     out = tmp_path / "bundle.json"
@@ -158,9 +158,35 @@ def test_convert_reports_what_the_file_carried_without_repeating_it(
     assert result.exit_code == 0, result.stdout + result.stderr
     warnings = result.json["data"]["warnings"]
     assert any("values of 1 secret(s)" in warning for warning in warnings)
-    assert any("1 schedule(s)" in warning for warning in warnings)
+    assert not any("schedule" in warning for warning in warnings)  # it is in the bundle
+    assert result.json["data"]["counts"]["schedules"] == 1
+    assert [(s.name, s.flow_uuid) for s in load_bundle(out).schedules] == [
+        ("nightly", profiles.orders)
+    ]
     assert "warning: the file carries values" in result.stderr
     assert PLANTED not in out.read_text() + result.stdout + result.stderr
+
+
+def test_an_official_file_written_from_a_bundle_with_schedules_says_it_lacks_them(
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, tmp_path: Path
+) -> None:
+    dev_emulator.add_schedule("Nightly", flow_uuid=profiles.orders)
+    bundle = export_to(dev_emulator, tmp_path / "bundle.json", tags=["tag1"])
+    assert len(load_bundle(bundle).schedules) == 1
+    back = tmp_path / "back.json"
+    converted = cli(
+        "bundle", "convert", "-fp", str(bundle), "-o", str(back), "--file-format", "official"
+    )
+    exported = cli(
+        "flow", "export", "-s", "dev", "--no-prompt", "--tags", "tag1", "--file-format",
+        "official", "--file-path", str(tmp_path / "zexport.json"),
+    )  # fmt: skip
+    for result, path in ((converted, back), (exported, tmp_path / "zexport.json")):
+        assert result.exit_code == 0, result.stdout + result.stderr
+        (warning,) = [w for w in result.json["data"]["warnings"] if "schedule" in w]
+        assert "1 schedule" in warning and "left out" in warning
+        assert "warning: the bundle holds 1 schedule" in result.stderr
+        assert "schedules" not in json.loads(path.read_text())
 
 
 def test_convert_goes_back_to_the_official_shape(

@@ -46,9 +46,10 @@ def test_an_import_on_a_terminal_shows_a_bar_then_an_account_for_people(
     many_flows: tuple[Path, dict[str, str], ZiggyEmulator],
 ) -> None:
     bundle, env, _ = many_flows
-    run = run_in_terminal(
-        ["flow", "import", "-s", "prod", "-fp", str(bundle), "--overwrite", "--no-prompt"], env
-    )
+    # pinned at 8 in flight, so that the flows take long enough for the bar to show them
+    # (adapting, the client would finish them within one redraw)
+    command = ["flow", "import", "-s", "prod", "-fp", str(bundle), "--overwrite", "--no-prompt"]
+    run = run_in_terminal([*command, "--concurrency", "8"], env)
     assert run.exit_code == 0, run.text
     # the bar was drawn, one per phase, its flow names cut to fit the terminal
     assert BAR in run.text
@@ -264,3 +265,15 @@ def test_bash_completes_commands_and_options(tmp_path: Path, config_dir: Path) -
     assert "1:flow" in lines
     assert "2:import" in lines
     assert "3:--overwrite" in lines
+
+
+def test_the_demo_on_a_terminal_shows_its_steps_not_json(config_dir: Path) -> None:
+    run = run_in_terminal(["demo"], subprocess_env(config_dir), rows=60)
+    assert run.exit_code == 0
+    assert '"status"' not in run.text  # the JSON documents are for pipes
+    assert "1. export from dev" in run.text
+    assert "6. import that bundle into prod, --skip" in run.text
+    assert "the server it is being imported into" not in run.text  # done on purpose
+    piped = run_subprocess(["demo"], subprocess_env(config_dir))
+    assert piped.exit_code == 0
+    assert [json.loads(line)["status"] for line in piped.stdout.splitlines()]

@@ -80,3 +80,27 @@ def test_a_link_in_a_bundle_folder_is_named(
     result = cli("flow", command, "-fp", str(folder), *args)
     assert result.exit_code == 2
     assert f"{item} is a symbolic link" in result.message
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero on this system")
+def test_a_device_as_the_plan_is_one_line(
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, tmp_path: Path
+) -> None:
+    bundle = export_to(dev_emulator, tmp_path / "bundle.json")
+    result = cli(
+        "flow", "import", "-s", "prod", "-fp", str(bundle), "--plan", "/dev/zero", "--no-prompt"
+    )
+    assert result.exit_code == 2
+    assert result.message.startswith("/dev/zero is a character device, not a regular file")
+
+
+def test_a_plan_larger_than_a_plan_can_be_is_refused_unread(
+    cli: Cli, profiles: TaggedDev, dev_emulator: ZiggyEmulator, tmp_path: Path
+) -> None:
+    bundle = export_to(dev_emulator, tmp_path / "bundle.json")
+    plan = tmp_path / "huge-plan.json"
+    with plan.open("wb") as handle:  # sparse: no disk is used for the hole
+        handle.truncate((256 << 20) + 1)
+    result = cli("flow", "import", "-s", "prod", "-fp", str(bundle), "--plan", str(plan))
+    assert result.exit_code == 2
+    assert "larger than a plan file can be" in result.message

@@ -21,6 +21,7 @@ from ziggy_migrate import (
     MalformedResponseError,
     NotZiggyServerError,
     Provenance,
+    Schedule,
     ServerError,
     SourceServer,
     export_flows,
@@ -30,7 +31,8 @@ from ziggy_migrate.testing import Answer, ZiggyEmulator
 
 from . import connect, login_count
 
-DEEP_GRAPH = '{"uuid": "u", "name": "deep", "nodes": ' + "[" * 5000 + "]" * 5000 + "}"
+# Deeper than the JSON parser of any supported Python reads (3.13's reads 5,000 levels).
+DEEP_GRAPH = '{"uuid": "u", "name": "deep", "nodes": ' + "[" * 50_000 + "]" * 50_000 + "}"
 
 
 def _with(**fields: Any) -> Callable[[Any], Any]:
@@ -105,7 +107,7 @@ MALFORMED = {
         "GET /api/flow/",
         "connections",
     ),
-    "graph 5,000 deep": ("GET", "/api/flow/*", Answer.raw_json(DEEP_GRAPH), "GET /api/flow/", ""),
+    "graph 50,000 deep": ("GET", "/api/flow/*", Answer.raw_json(DEEP_GRAPH), "GET /api/flow/", ""),
     "NaN in a flow": (
         "GET",
         "/api/flow/*",
@@ -145,6 +147,21 @@ MALFORMED = {
         "[0].type",
     ),
     "secrets an object": ("GET", "/api/secret", Answer.json({}), "GET /api/secret", ""),
+    "schedules an object": ("GET", "/api/schedule", Answer.json({}), "GET /api/schedule", ""),
+    "schedule without name": (
+        "GET",
+        "/api/schedule",
+        Answer.json([{"uuid": "s1", "flowUuid": "f1"}]),
+        "GET /api/schedule",
+        "[0].name",
+    ),
+    "schedule paused as text": (
+        "GET",
+        "/api/schedule",
+        Answer.json([{"uuid": "s1", "name": "nightly", "isPaused": "no"}]),
+        "GET /api/schedule",
+        "[0].isPaused",
+    ),
     "structure uuid a number": (
         "GET",
         "/api/structure",
@@ -240,6 +257,31 @@ def test_a_backup_answered_as_bare_text_stops_the_import_before_any_write(
         import_bundle(client, _bundle(), mode="overwrite")
     assert caught.value.endpoint == "POST /api/system/backup-db"
     assert emulator.snapshot()["flows"] == emulator.snapshot()["connections"] == []
+
+
+def test_every_schedule_answer_is_checked(emulator: ZiggyEmulator) -> None:
+    """The single schedule and a create's answer: each a clear error, never a model built
+    from garbage."""
+    flow = emulator.add_flow("Orders")
+    row = emulator.add_schedule("Nightly", flow_uuid=flow["uuid"])
+    emulator.override("GET", "/api/schedule/*", Answer.json({"uuid": row["uuid"], "name": ["x"]}))
+    emulator.override("POST", "/api/schedule", Answer.json({"name": "Hourly"}, status=201))
+    with connect(emulator) as client:
+        with pytest.raises(MalformedResponseError, match="'name' is a list, not text"):
+            client.get_schedule(row["uuid"])
+        with pytest.raises(MalformedResponseError) as created:
+            client.create_schedule(Schedule(uuid="", name="Hourly", flow_uuid=flow["uuid"]))
+    assert created.value.endpoint == "POST /api/schedule"
+    assert "'uuid' is missing (a schedule needs it)" in str(created.value)
+
+
+def test_a_null_flow_of_a_schedule_reads_as_none(emulator: ZiggyEmulator) -> None:
+    emulator.override(
+        "GET", "/api/schedule", Answer.json([{"uuid": "s1", "name": "n", "flowUuid": None}])
+    )
+    with connect(emulator) as client:
+        (schedule,) = client.list_schedules()
+    assert (schedule.flow_uuid, schedule.is_paused, schedule.execution_mode) == ("", False, "DEV")
 
 
 def test_version_and_named_saves_are_checked_too(emulator: ZiggyEmulator) -> None:

@@ -21,9 +21,9 @@ the JSON path, before anything is half-built:
    (or declared unresolved at export).
 
 A document without a ``schemaVersion`` that is shaped like an official ziggy export
-file (``official.py``) is converted to a version-1 bundle document first and then takes
-stages 2 to 5 like any other, its errors pointing at the official file's own JSON paths; what the
-conversion dropped (secret values, OAuth tokens, schedules) and the references the file
+file (``official.py``) is converted to a version-2 bundle document first and then takes
+stages 2 to 5 like any other, its errors pointing at the official file's own JSON paths;
+what the conversion dropped (secret values, OAuth tokens) and the references the file
 could not resolve are logged as warnings by :func:`load_bundle` and returned, typed, by
 :func:`load_official`.
 
@@ -102,7 +102,7 @@ __all__ = [
 
 logger = logging.getLogger("ziggy_migrate.bundle")
 
-CURRENT_SCHEMA_VERSION = 1
+CURRENT_SCHEMA_VERSION = 2
 MAX_BUNDLE_SIZE = 1 << 30
 """The most a bundle may hold, in bytes (a folder: all the files it reads together), unless
 ``max_size=`` or ``$ZIGGY_MAX_BUNDLE_SIZE`` says otherwise: far above any real bundle, and
@@ -117,9 +117,23 @@ _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 
 
 _Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds the flows' schedules; a version-1 bundle carried none (a bundle
+    folder of version 1 reads as an empty list: it has no ``schedules/`` folder)."""
+    if document.get("schedules", []) != []:
+        raise BundleError(
+            "a version 1 bundle has no schedules (they came with version 2): set "
+            "schemaVersion to 2 or remove the schedules",
+            location="$.schedules",
+        )
+    return {**document, "schedules": []}
+
+
 # _MIGRATIONS[n] turns a version-n document into a version-(n+1) document. Every released
 # version keeps its step forever; golden files in tests/golden/ pin each one.
-_MIGRATIONS: dict[int, _Migration] = {}
+_MIGRATIONS: dict[int, _Migration] = {1: _v1_to_v2}
 
 
 def bundle_schema(version: int = CURRENT_SCHEMA_VERSION) -> dict[str, Any]:
@@ -215,9 +229,9 @@ def load_bundle_text(text: str | bytes, *, max_size: int | None = None) -> Bundl
 def load_official(path: str | os.PathLike[str], *, max_size: int | None = None) -> OfficialExport:
     """Read the official ziggy export file at ``path`` into a checked bundle.
 
-    The result holds the bundle, the warnings (secret values or OAuth tokens the file
-    carried, which were dropped; schedules, which were set aside; references the file
-    could not resolve) and the file's schedule rows. A file that is not an official
+    The result holds the bundle (the file's schedules included), the warnings (secret
+    values or OAuth tokens the file carried, which were dropped; references the file
+    could not resolve) and the file's schedule rows as it holds them. A file that is not an official
     export (a ziggy-migrate bundle, say) raises :class:`BundleError`, as does anything
     the bundle format refuses, naming the official file's JSON path. The file is read
     with the same guards as :func:`load_bundle`.
@@ -374,7 +388,7 @@ def _official_from(document: Any) -> OfficialExport:
         )
     converted = convert_official(document)
     try:
-        # a version-1 document: upgraded like any version-1 file to the current format
+        # a version-2 document: upgraded like any version-2 file to the current format
         bundle = _structured(_upgrade(converted.document))
         references = _walk_flows(bundle)
         dangling = dangling_references(bundle, references)
@@ -594,7 +608,10 @@ def _check_meaning(
 ) -> None:
     """Unique identities per kind and a closed set of references."""
     for kind in ItemKind:
-        _check_unique(bundle.items(kind), kind.plural)
+        if kind is ItemKind.SCHEDULE:
+            _check_schedules(bundle)
+        else:
+            _check_unique(bundle.items(kind), kind.plural)
     for index, secret in enumerate(bundle.secrets):
         if not _IDENTIFIER.fullmatch(secret.name):
             raise BundleError(
@@ -618,6 +635,29 @@ def _check_unique(items: Sequence[Any], plural: str) -> None:
                     location=f"$.{plural}[{index}].{field}",
                 )
             seen[value] = index
+
+
+def _check_schedules(bundle: Bundle) -> None:
+    """Schedules: unique UUIDs, and names unique per flow (two flows may each have a
+    "nightly"). That each triggers a flow of the bundle is a reference, checked with the
+    others (``dangling_references``)."""
+    uuids: dict[str, int] = {}
+    names: dict[tuple[str, str], int] = {}
+    for index, schedule in enumerate(bundle.schedules):
+        if schedule.uuid in uuids:
+            raise BundleError(
+                f"duplicate uuid {schedule.uuid!r} (also at $.schedules[{uuids[schedule.uuid]}])",
+                location=f"$.schedules[{index}].uuid",
+            )
+        uuids[schedule.uuid] = index
+        key = (schedule.flow_uuid, schedule.name)
+        if key in names:
+            raise BundleError(
+                f"duplicate name {schedule.name!r} among the schedules of flow "
+                f"{schedule.flow_uuid} (also at $.schedules[{names[key]}])",
+                location=f"$.schedules[{index}].name",
+            )
+        names[key] = index
 
 
 # -- saving -------------------------------------------------------------------------------

@@ -6,7 +6,8 @@
       index.json                       schemaVersion, provenance, unresolvedReferences
       flows/orders--1a2b3c4d.json      one file per flow, named by slug + short UUID
       connections/orders-db--9f8e7d6c.json
-      secrets/ structures/ variables/
+      secrets/ structures/ variables/ schedules/
+      bindings/prod.json               not the bundle: what imports into prod matched
 
 The folder is assembled into the same JSON document as a single-file bundle, items in the
 same order (by name, then UUID), so loading validates it exactly the same way and gives
@@ -63,6 +64,7 @@ from .._vocabulary.errors import BundleError
 from .._vocabulary.files import (
     FileTooLarge,
     UnsafeFile,
+    current_umask,
     describe_size,
     open_untrusted,
     stage_file,
@@ -79,7 +81,7 @@ __all__ = [
 ]
 
 INDEX_FILE = "index.json"
-KIND_FOLDERS = ("flows", "connections", "secrets", "structures", "variables")
+KIND_FOLDERS = ("flows", "connections", "secrets", "structures", "variables", "schedules")
 _INDEX_KEYS = ("schemaVersion", "provenance", "unresolvedReferences")
 _ITEM_SUFFIX = ".json"
 _PLAIN_UUID = re.compile(r"[A-Za-z0-9-]+")
@@ -178,7 +180,7 @@ def _create(target: Path, files: dict[str, bytes]) -> None:
     except OSError as exc:
         raise BundleError(f"cannot write in {parent}: {exc.strerror}", location="") from None
     try:
-        os.chmod(staging, 0o777 & ~_umask_of(staging))  # mkdtemp's is owner-only
+        os.chmod(staging, 0o777 & ~current_umask(staging))  # mkdtemp's is owner-only
         for folder in KIND_FOLDERS:
             (staging / folder).mkdir()
         for relative, data in files.items():
@@ -187,16 +189,6 @@ def _create(target: Path, files: dict[str, bytes]) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _umask_of(folder: Path) -> int:
-    """The umask, as applied to a folder made here with mode 0o777 (a probe, removed)."""
-    probe = folder / ".umask-probe"
-    probe.mkdir(0o777)
-    try:
-        return 0o777 & ~probe.stat().st_mode
-    finally:
-        probe.rmdir()
 
 
 def _update(target: Path, files: dict[str, bytes]) -> None:

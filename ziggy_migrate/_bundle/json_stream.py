@@ -1,18 +1,19 @@
 """Strict JSON from an open text file, without holding the whole text while it is parsed.
 
 ``json.loads`` of a large bundle needs the whole decoded text (one copy of the file) alive
-next to everything it builds (about three times the file size of dicts, lists and strings).
+next to everything it builds (the dicts, lists and strings).
 :func:`load_strict` reads the file in chunks instead, so the text in memory is about one
 chunk plus the value being parsed, and it gives the strings it builds a per-load memo, so
 that the many equal ones (keys across flows, block types, connection UUIDs, labels) are
-one object each: together that takes load's peak from ~4x the file size to under 3x.
+one object each: together that keeps load's peak memory well under ``json.loads``'s
+(``benchmarks/README.md`` has the figures).
 
 Only the top level is walked in Python: the document must be an object, a member that is
 an array is taken element by element, and every other value (and every element) goes to
 the C scanner through ``JSONDecoder.raw_decode``, with the same strictness hooks as
 :func:`~.json_text.loads_strict`. Anything else, and every error, falls back to
 ``loads_strict`` of the whole text, read again from the start: broken or unusual files get
-exactly today's result and messages (memory is not a concern for them).
+exactly ``loads_strict``'s result and messages (memory is not a concern for them).
 """
 
 from __future__ import annotations
@@ -33,21 +34,20 @@ from .json_text import (
 __all__ = ["load_strict"]
 
 CHUNK_SIZE = 1 << 18
-"""Characters read at a time (256 Ki). Parsing a 100 MB bundle takes the same time with
-256 Ki to 4 Mi chunks (the per-read costs, joining the unparsed rest to the new text and
-parsing again a value the boundary cut, vanish), and 16-64 Ki are 5-25% slower; the peak
-grows by about five chunks (the buffer, the text read, their join, the file's decoder),
-so bigger chunks only cost memory: +5 MB at 1 Mi, +13 MB at 4 Mi."""
+"""Characters read at a time (256 Ki): past this size the per-read costs (joining the
+unparsed rest to the new text, parsing again a value the boundary cut) no longer show,
+while the peak grows by about five chunks (the buffer, the text read, their join, the
+file's decoder), so bigger chunks would only cost memory. Measured in
+``benchmarks/README.md``."""
 
 SHARE_MAX_LENGTH = 40
 """String values at most this long go through the memo; longer ones are kept as parsed.
 Values that repeat are short: block types, labels, field names and the UUIDs (36
 characters) that flows use to refer to connections. Long ones (queries, code, URLs) are
-mostly unique, and memoizing them only grows the memo, by a dict entry each. Measured on
-the benchmark's 100 MB bundle: sharing values up to 40 characters leaves 207 MB of objects
-instead of 305 MB; a larger limit saves nothing more and adds 4 MB of memo at the peak;
-sharing keys only leaves 305 MB (the C scanner already shares them within each flow). The
-time is the same for any limit: the cost (~0.45 s for 100 MB) is calling the hook at all.
+mostly unique, and memoizing them only grows the memo, by a dict entry each. Sharing keys
+alone saves nothing (the C scanner already shares them within each flow); a larger limit
+saves nothing more; the time is the same for any limit, the cost being the call of the
+hook itself. The measurements are in ``benchmarks/README.md``.
 """
 
 _NUMBER_TAIL = 2

@@ -264,7 +264,7 @@ def dumps_canonical(value: Any) -> str:
     Python's own encoder falls back to pure Python whenever ``indent`` is set; this one
     does the same walk but escapes strings with the C helper and writes scalars in the
     loop over their container instead of a call each, which makes saving (and the plan
-    digest, and rollback copies) several times faster on large bundles.
+    digest, and rollback copies) much faster on large bundles.
     Raises ``ValueError`` for NaN/Infinity and ``TypeError`` for what JSON cannot hold.
     """
     return "".join(canonical_parts(value))

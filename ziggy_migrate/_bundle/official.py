@@ -7,7 +7,8 @@ where a flow row may carry its relations nested (``connections[]``, ``secrets[]`
 ``structures[]``, ``variables[]``, ``schedules[]``) as ``GET /api/flow/{uuid}`` answers.
 
 Reading (:func:`convert_official`) turns such a document, in memory, into a bundle
-document of format version 1; ``bundle.py`` then sends it through the normal path
+document of format version 2 (the first with schedules); ``bundle.py`` then sends it
+through the normal path
 (upgrade to the current format, schema, structuring, meaning) and points any error
 back at the official file's own JSON path (``$[3].nodes``,
 ``$.flows[0].connections[1].uuid``) with :func:`relocate`:
@@ -21,8 +22,10 @@ back at the official file's own JSON path (``$[3].nodes``,
   checked by the bundle schema, and names and UUIDs must be unique per kind;
 - secret values (``devValue``/``prodValue`` of secret rows) and connections' OAuth
   tokens are dropped, with a warning that the file carried them;
-- schedules are not part of the bundle format yet: :func:`schedule_rows` returns them,
-  and :class:`OfficialExport` carries them beside the bundle, untouched;
+- schedules come into the bundle like the other relations, from the top-level list and
+  from the flows' nested ones (a nested row without a ``flowUuid`` is its flow's);
+  :func:`schedule_rows` returns the rows as the file holds them, and
+  :class:`OfficialExport` carries those beside the bundle;
 - a reference to an item the file does not hold (a subflow exported without its caller,
   say) becomes a declared unresolved reference, with a warning: the same honest record
   an export makes of what its source server lacks (``bundle.py`` does that part, as it
@@ -34,10 +37,11 @@ selection is empty, and ``exportedAt`` is the latest ``updatedAt`` in the file (
 converting the same file twice gives the same bundle).
 
 Writing (:func:`official_document`) makes the shape the server's export answers: the
-five kinds as top-level lists of rows with the columns of :data:`COLUMNS`. The portable
-columns carry the bundle's values; the server's bookkeeping, which the bundle format does
-not keep, is re-created with neutral values (:data:`BOOKKEEPING`): the tenant is
-``##solo##``, both timestamps are the bundle's ``exportedAt``, ``isDeleted`` and
+five kinds of the official format as top-level lists of rows with the columns of
+:data:`COLUMNS` (a bundle's schedules are not written: the server's own import takes
+none). The portable columns carry the bundle's values; the server's bookkeeping, which
+the bundle format does not keep, is re-created with neutral values (:data:`BOOKKEEPING`):
+the tenant is ``##solo##``, both timestamps are the bundle's ``exportedAt``, ``isDeleted`` and
 ``isLocked`` are false, ``queueUuid`` is null. Credentials are never written, not even
 as null (which an OVERWRITE import by the official CLI could take as "blank the
 target's value"): secrets' ``devValue``/``prodValue``, connections' OAuth tokens; nor is
@@ -86,7 +90,7 @@ OFFICIAL_EXPORT_TOOL = "official ziggy export file"
 """How a bundle read from an official export file starts its ``provenance.toolVersion``."""
 
 SOLO_TENANT = "##solo##"
-_NESTED_KINDS = ("connections", "secrets", "structures", "variables")
+_NESTED_KINDS = ("connections", "secrets", "structures", "variables", "schedules")
 _RELATION_KINDS = (ItemKind.CONNECTION, ItemKind.SECRET, ItemKind.STRUCTURE, ItemKind.VARIABLE)
 
 _REQUIRED = object()
@@ -140,6 +144,14 @@ _PORTABLE: dict[ItemKind, tuple[tuple[str, Any], ...]] = {
         ("name", _REQUIRED),
         ("description", ""),
         ("value", ""),
+    ),
+    ItemKind.SCHEDULE: (
+        ("uuid", _REQUIRED),
+        ("name", _REQUIRED),
+        ("config", ""),
+        ("isPaused", False),
+        ("executionMode", "DEV"),
+        ("flowUuid", _REQUIRED),
     ),
 }
 
@@ -240,8 +252,8 @@ private, so it travels as a shared one); secrets' ``devValue``/``prodValue`` lik
 class OfficialExport:
     """An official ziggy export file, read: the bundle, what reading it dropped or could
     not resolve (``warnings``, one line each, never a secret value), and the schedule
-    rows it carried (``schedules``, server rows as the file holds them, for the day the
-    bundle format carries schedules)."""
+    rows it carried (``schedules``, server rows as the file holds them; the bundle holds
+    them as ``bundle.schedules``)."""
 
     bundle: Bundle
     warnings: tuple[str, ...] = ()
@@ -327,7 +339,7 @@ class _Pool:
 
 
 def convert_official(document: Any) -> Converted:
-    """The bundle document (format version 1, not yet validated) of an official export.
+    """The bundle document (format version 2, not yet validated) of an official export.
 
     Raises :class:`BundleError` naming the official file's JSON path for what cannot be
     read at all: a list that is not a list, a row that is not an object or has no
@@ -353,10 +365,11 @@ def convert_official(document: Any) -> Converted:
         for plural in _NESTED_KINDS:
             kind = _kind_of(plural)
             for inner, nested in enumerate(_rows(row, plural, f"{path}.{plural}")):
-                pools[kind].add(nested, f"{path}.{plural}[{inner}]")
+                found = _of_flow(nested, row) if kind is ItemKind.SCHEDULE else nested
+                pools[kind].add(found, f"{path}.{plural}[{inner}]")
     schedules = schedule_rows(document)
     bundle_document: dict[str, Any] = {
-        "schemaVersion": 1,
+        "schemaVersion": 2,
         "provenance": {
             "source": {"url": "", "name": None},
             "toolVersion": f"{OFFICIAL_EXPORT_TOOL}, read by ziggy-migrate {__version__}",
@@ -369,9 +382,17 @@ def convert_official(document: Any) -> Converted:
     return Converted(
         document=bundle_document,
         paths={kind.plural: tuple(pools[kind].paths) for kind in ItemKind},
-        warnings=tuple(_dropped_warnings(pools, schedules)),
+        warnings=tuple(_dropped_warnings(pools)),
         schedules=tuple(schedules),
     )
+
+
+def _of_flow(schedule: Any, flow: Mapping[str, Any]) -> Any:
+    """A schedule row nested in ``flow``, with the flow's UUID when it names none (a copy;
+    the file is not changed)."""
+    if isinstance(schedule, dict) and schedule.get("flowUuid") is None:
+        return {**schedule, "flowUuid": flow.get("uuid")}
+    return schedule
 
 
 def schedule_rows(document: Any) -> list[dict[str, Any]]:
@@ -379,7 +400,7 @@ def schedule_rows(document: Any) -> list[dict[str, Any]]:
     holds them: the top-level ``schedules`` first, then those nested in flows, where a
     nested row without a ``flowUuid`` gets its flow's (a copy; the file is not changed).
 
-    Rows that are not objects are skipped: schedules are carried aside, not checked.
+    Rows that are not objects are skipped here (:func:`convert_official` refuses them).
     """
     found: dict[Any, dict[str, Any]] = {}
     top = document if isinstance(document, dict) else {}
@@ -482,9 +503,7 @@ def _carries(value: Any) -> bool:
     return value is not None and value not in ("", {})
 
 
-def _dropped_warnings(
-    pools: Mapping[ItemKind, _Pool], schedules: Sequence[dict[str, Any]]
-) -> Iterator[str]:
+def _dropped_warnings(pools: Mapping[ItemKind, _Pool]) -> Iterator[str]:
     valued = [
         str(row.get("name"))
         for row in pools[ItemKind.SECRET].rows
@@ -515,11 +534,6 @@ def _dropped_warnings(
         yield (
             f"{len(private)} variable(s) ({_names(private)}) are private to a flow in the "
             "file; the API cannot make private variables, so they travel as shared ones"
-        )
-    if schedules:
-        yield (
-            f"the file carries {len(schedules)} schedule(s); this version of ziggy-migrate "
-            "does not move schedules, so they are not in the bundle"
         )
 
 

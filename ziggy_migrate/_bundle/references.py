@@ -7,7 +7,8 @@ How Ziggy items refer to each other (from the API contract):
 - a block calls a subflow by UUID (``flowUuid``, ``subflowUuid``, ``subFlowUuid``);
 - structures and variables are referred to by UUID (``structureUuid``, ``variableUuid``);
 - code and text refer to a secret by name: ``secrets.NAME`` (also inside ``{secrets.NAME}``
-  in REST-call text), in flows and in connection values.
+  in REST-call text), in flows and in connection values;
+- a schedule triggers one flow, by UUID (``flowUuid``).
 
 Export uses :func:`find_references` to compute what a flow needs; load uses it to check
 that a bundle is closed; import uses :func:`rewrite` to point the references at the UUIDs
@@ -273,6 +274,16 @@ def dangling_references(
             dangling.append(
                 DanglingReference(
                     entry, f"connection {connection.name!r}", f"$.connections[{index}]"
+                )
+            )
+    for index, schedule in enumerate(bundle.schedules):
+        if schedule.flow_uuid not in known[ItemKind.FLOW]:
+            entry = UnresolvedReference(
+                item_uuid=schedule.uuid, kind=ItemKind.FLOW, reference=schedule.flow_uuid
+            )
+            dangling.append(
+                DanglingReference(
+                    entry, f"schedule {schedule.name!r}", f"$.schedules[{index}].flowUuid"
                 )
             )
     return dangling

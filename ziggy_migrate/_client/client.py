@@ -36,6 +36,7 @@ from .._vocabulary.models import (
     FlowSummary,
     NamedSave,
     RemoteSecret,
+    Schedule,
     Secret,
     Structure,
     Variable,
@@ -93,6 +94,7 @@ _CONNECTION_WRITE_FIELDS = (
 _SECRET_WRITE_FIELDS = ("name", "description", "type", "group", "tags")
 _STRUCTURE_WRITE_FIELDS = ("name", "description", "value", "tags")
 _VARIABLE_WRITE_FIELDS = ("name", "description", "value")
+_SCHEDULE_WRITE_FIELDS = ("name", "config", "isPaused", "executionMode", "flowUuid")
 _CREATE_ATTEMPTS = 3
 
 
@@ -499,6 +501,49 @@ class ZiggyClient:
 
     def delete_variable(self, uuid: str) -> None:
         self._transport.request("DELETE", f"/api/variable/{quote_segment(uuid)}", not_found_ok=True)
+
+    # -- schedules ----------------------------------------------------------------------------
+
+    def list_schedules(self) -> list[Schedule]:
+        """``GET /api/schedule``: every flow schedule (the run counter is dropped)."""
+        return self._models("GET", "/api/schedule", shapes.SCHEDULE, Schedule)
+
+    def get_schedule(self, uuid: str) -> Schedule:
+        path = f"/api/schedule/{quote_segment(uuid)}"
+        return self._model("GET", path, shapes.SCHEDULE, Schedule)
+
+    def create_schedule(self, schedule: Schedule) -> Schedule:
+        """Create a schedule for ``schedule.flow_uuid``, paused or not as it says.
+
+        Names are unique per flow, so after an ambiguous failure the schedule is looked up
+        by flow and name.
+        """
+        body = {
+            "tenantId": self._tenant_id,
+            **_pick(_convert.unstructure(schedule), _SCHEDULE_WRITE_FIELDS),
+        }
+        return self._create_item(
+            f"schedule {schedule.name!r}",
+            "/api/schedule",
+            body,
+            shape=shapes.SCHEDULE,
+            cls=Schedule,
+            find_by_name=lambda: [
+                s
+                for s in self.list_schedules()
+                if s.name == schedule.name and s.flow_uuid == schedule.flow_uuid
+            ],
+        )
+
+    def update_schedule(self, uuid: str, schedule: Schedule, *, with_pause: bool = True) -> None:
+        """``PUT /api/schedule/{uuid}``; ``with_pause=False`` leaves the server's
+        ``isPaused`` as it is (an import never switches a trigger on or off)."""
+        fields = [key for key in _SCHEDULE_WRITE_FIELDS if with_pause or key != "isPaused"]
+        body = _pick(_convert.unstructure(schedule), fields)
+        self._transport.request("PUT", f"/api/schedule/{quote_segment(uuid)}", json_body=body)
+
+    def delete_schedule(self, uuid: str) -> None:
+        self._transport.request("DELETE", f"/api/schedule/{quote_segment(uuid)}", not_found_ok=True)
 
     # -- answers checked, then models built -------------------------------------------------
 

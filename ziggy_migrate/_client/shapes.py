@@ -29,6 +29,7 @@ __all__ = [
     "FLOW",
     "FLOW_SUMMARY",
     "NAMED_SAVE",
+    "SCHEDULE",
     "SECRET",
     "STRUCTURE",
     "VARIABLE",
@@ -151,6 +152,16 @@ VARIABLE = Shape(
     "variable",
     required=(("uuid", ID), ("name", TEXT)),
     optional=(("description", TEXT), ("value", TEXT)),
+)
+SCHEDULE = Shape(
+    "schedule",
+    required=(("uuid", ID), ("name", TEXT)),
+    optional=(
+        ("config", TEXT),
+        ("isPaused", FLAG),
+        ("executionMode", TEXT),
+        ("flowUuid", TEXT),
+    ),
 )
 NAMED_SAVE = Shape(
     "named save",

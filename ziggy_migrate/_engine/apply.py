@@ -1,10 +1,16 @@
 """``import_bundle``: apply an import plan to the target server and report each item.
 
 Order matters because items refer to each other: secrets first, then connections,
-structures and variables, then flows. Flows are written in three steps so that subflow
-calls (even cycles) resolve: create every new flow as an empty shell, make the
-``Pre import`` named save of every flow about to be overwritten, then write every flow's
-content with its references pointing at the target's UUIDs and names.
+structures and variables, then flows, then the flows' schedules. Flows are written in
+three steps so that subflow calls (even cycles) resolve: create every new flow as an
+empty shell, make the ``Pre import`` named save of every flow about to be overwritten,
+then write every flow's content with its references pointing at the target's UUIDs and
+names. A schedule is written for its flow's UUID on the target; one the import creates
+is created paused (unless asked to keep the source's state), and one it overwrites keeps
+the target's paused state, so an import never switches a trigger on by surprise.
+
+Matching consults the binding file (``bindings.py``), and once the items are written the
+import records in it which target item each source item became.
 
 Within a step, independent requests run concurrently (``client.max_workers``); outcomes
 are reported in bundle order whatever order they finish in.
@@ -45,13 +51,15 @@ from .._vocabulary.models import (
     Flow,
     ItemKind,
     ProgressCallback,
+    Schedule,
 )
+from .bindings import Bindings, read_bindings, write_bindings
 from .duplicates import flag_duplicates
 from .journal import ImportJournal, JournalState, journal_dir
 from .lock import DEFAULT_LOCK_TIMEOUT, lock_dir, target_lock
 from .partial import INTERRUPTED_NOTE, ImportIncompleteError, ImportInterrupted
-from .plan import ImportPlan, PlannedItem, TargetItem, make_plan, read_target
-from .report import ImportReport, ProcessedItem
+from .plan import ImportPlan, PlannedItem, TargetItem, bindings_path, make_plan, read_target
+from .report import ImportReport, PausedSchedule, ProcessedItem
 from .rollback import default_rollback_dir, earlier_copies, load_rollback, write_rollback_bundle
 from .saved_plan import check_plan_still_holds
 from .subset import select_flows
@@ -65,6 +73,8 @@ PRE_IMPORT_SAVE_NAME = "Pre import"
 
 
 T = TypeVar("T")
+
+_CREATES = (Action.CREATE, Action.RENAME)
 
 
 def import_bundle(
@@ -82,11 +92,21 @@ def import_bundle(
     rollback_dir: str | os.PathLike[str] | None = None,
     state_dir: str | os.PathLike[str] | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    bindings: str | os.PathLike[str] | None = None,
+    keep_schedule_state: bool = False,
 ) -> ImportReport:
     """Import ``bundle`` into the server behind ``client``.
 
-    Matching is by UUID, then by name, else the item is created; ``mode`` says what
-    happens to matched items (``skip``, ``duplicate`` or ``overwrite``). Unless
+    Matching is by UUID, then by the binding file, then by name (a schedule's within its
+    flow), else the item is created; ``mode`` says what happens to matched items
+    (``skip``, ``duplicate`` or ``overwrite``). ``bindings`` is the binding file that
+    records, for this target server, which target item each source item became: read
+    before planning and updated after the import (default: ``bindings/<server>.json`` in
+    the state folder; for a bundle folder kept in git, ``bindings/<server>.json`` inside
+    it is the place). A schedule the import creates is created paused unless
+    ``keep_schedule_state=True`` (then as on the source); the report's
+    ``schedules_paused`` lists those to switch on. An overwritten schedule keeps the
+    target's paused state. Unless
     ``backup=False``, the server makes a database backup before the first write, and a
     failed backup raises :class:`BackupFailedError` with nothing written. Before the first
     overwrite, the target's current copy of every item to be overwritten is saved as a
@@ -126,6 +146,8 @@ def import_bundle(
         state_dir=state_dir,
         lock_timeout=lock_timeout,
         same_server_expected=False,
+        bindings_file=bindings_path(client, bindings, state_dir),
+        keep_schedule_state=keep_schedule_state,
     )
 
 
@@ -144,9 +166,13 @@ def _import_bundle(
     state_dir: str | os.PathLike[str] | None,
     lock_timeout: float,
     same_server_expected: bool,
+    bindings_file: Path | None,
+    keep_schedule_state: bool,
 ) -> ImportReport:
     """:func:`import_bundle` with the rollback folder resolved (None: no rollback copy),
-    and, for a rollback, the same-server import expected rather than warned about."""
+    the binding file resolved (None: bindings neither used nor recorded, as for a
+    rollback), and, for a rollback, the same-server import expected rather than warned
+    about."""
     flow_ids = names_or_none(flow_ids, "flow_ids")
     tags = names_or_none(tags, "tags")
     retries_before = client.retries
@@ -167,6 +193,7 @@ def _import_bundle(
             held.enter_context(
                 target_lock(client.base_url, lock_dir(state_dir), timeout=lock_timeout)
             )
+        known_bindings = read_bindings(bindings_file) if bindings_file is not None else Bindings()
         journal = ImportJournal(client.base_url, journal_dir(state_dir))
         target = read_target(client)
         earlier = journal.read().on(target)
@@ -178,6 +205,7 @@ def _import_bundle(
             same_server_expected=same_server_expected,
             with_digest=saved_plan is not None,
             interrupted=earlier.creating,
+            bindings=known_bindings,
         )
         plan = attrs.evolve(plan, flow_ids=tuple(flow_ids or ()), tags=tuple(tags or ()))
         if saved_plan is not None:
@@ -187,7 +215,11 @@ def _import_bundle(
             logger.warning("%s", warning)
         if dry_run:
             outcomes = [_planned_outcome(item) for item in plan.items]
-            return _report(plan, outcomes, client, secret_values, retries_before, dry_run=True)
+            report = _report(plan, outcomes, client, secret_values, retries_before, dry_run=True)
+            return attrs.evolve(
+                report,
+                schedules_paused=_paused_schedules(bundle, plan, outcomes, keep_schedule_state),
+            )
 
         backup_result: BackupResult | None = None
         if backup and plan.writes:
@@ -208,7 +240,19 @@ def _import_bundle(
             if rollback_path is not None:
                 logger.info("rollback bundle written to %s", rollback_path)
 
-        run = _Run(client, plan, target, journal, rollback_path)
+        run = _Run(
+            client,
+            plan,
+            target,
+            journal,
+            rollback_path,
+            paused=lambda outcomes: _paused_schedules(bundle, plan, outcomes, keep_schedule_state),
+            record=(
+                None
+                if bindings_file is None
+                else lambda report: _record_bindings(report, bindings_file, known_bindings)
+            ),
+        )
         run.start(earlier.starting(plan.items, rollback_path))
         applier = _Applier(
             client,
@@ -217,6 +261,7 @@ def _import_bundle(
             progress,
             already_saved=earlier.pre_import_saved,
             on_pre_import_saves=run.note_pre_import_saves,
+            keep_schedule_state=keep_schedule_state,
         )
         return run.apply(applier, secret_values, retries_before, backup_result)
 
@@ -241,6 +286,11 @@ def rollback(
     """
     bundle = load_rollback(source)
     saved_from = bundle.provenance.source.url.rstrip("/").lower()
+    if not saved_from:
+        raise PlanError(
+            "this bundle names no server it was saved from, so it is not a rollback bundle; "
+            "give the file an import reported as its rollbackPath"
+        )
     if saved_from != client.base_url.rstrip("/").lower():
         raise PlanError(
             f"this rollback bundle was saved from {bundle.provenance.source.url}, not "
@@ -260,6 +310,8 @@ def rollback(
         state_dir=state_dir,
         lock_timeout=lock_timeout,
         same_server_expected=True,
+        bindings_file=None,
+        keep_schedule_state=False,
     )
 
 
@@ -278,7 +330,9 @@ def _noted_copies(plan: ImportPlan, earlier: JournalState) -> dict[tuple[ItemKin
 class _Run:
     """The part of an import from its first write on: the writes, the journal kept up to
     date, the check for duplicates and the report, which reaches the caller whatever
-    fails on the way."""
+    fails on the way. ``paused`` lists the schedules created paused of a run's outcomes;
+    ``record`` records a report's bindings (None: not recorded), for a stopped run too, as
+    what it wrote is on the target."""
 
     def __init__(
         self,
@@ -287,12 +341,17 @@ class _Run:
         target: dict[ItemKind, list[TargetItem]],
         journal: ImportJournal,
         rollback_path: Path | None,
+        *,
+        paused: Callable[[Sequence[ProcessedItem]], tuple[PausedSchedule, ...]],
+        record: Callable[[ImportReport], ImportReport] | None,
     ) -> None:
         self.client = client
         self.plan = plan
         self.target = target
         self.journal = journal
         self.rollback_path = rollback_path
+        self.paused = paused
+        self.record = record
         self.state = JournalState()
 
     def start(self, state: JournalState) -> None:
@@ -323,7 +382,8 @@ class _Run:
                 ask=ask,
             )
             path = str(self.rollback_path) if self.rollback_path else None
-            return attrs.evolve(made, rollback_path=path)
+            made = attrs.evolve(made, rollback_path=path, schedules_paused=self.paused(outcomes))
+            return made if self.record is None else self.record(made)
 
         outcomes: list[ProcessedItem] | None = None
         try:
@@ -373,6 +433,63 @@ def _selection_of(
     return plan.flow_ids, plan.tags
 
 
+def _record_bindings(report: ImportReport, path: Path, known: Bindings) -> ImportReport:
+    """Add what this import matched and created to the binding file.
+
+    The items are written by now, so a file that cannot be written is a warning in the
+    report, never an error that would lose it.
+    """
+    bound = [
+        (item.kind, item.source_uuid, item.uuid)
+        for item in report.items
+        if item.error is None and item.uuid is not None and item.uuid != item.source_uuid
+    ]
+    try:
+        if write_bindings(path, known.updated(bound)):
+            logger.info("bindings recorded in %s", path)
+    except (OSError, ZiggyError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        warning = (
+            f"the binding file {path} could not be written ({reason}); the next import may "
+            "not find items renamed on the source"
+        )
+        logger.warning("%s", warning)
+        return attrs.evolve(report, warnings=(*report.warnings, warning))
+    return attrs.evolve(report, bindings_path=str(path))
+
+
+def _paused_schedules(
+    bundle: Bundle,
+    plan: ImportPlan,
+    outcomes: Sequence[ProcessedItem],
+    keep_schedule_state: bool,
+) -> tuple[PausedSchedule, ...]:
+    """The schedules created paused (or, in a dry run, to be) that run on the source:
+    what to switch on once their flows are ready on the target."""
+    if keep_schedule_state:
+        return ()
+    sources = {schedule.uuid: schedule for schedule in bundle.schedules}
+    flows = {outcome.source_uuid: outcome for outcome in outcomes if outcome.kind is ItemKind.FLOW}
+    paused: list[PausedSchedule] = []
+    for item, outcome in zip(plan.items, outcomes, strict=True):
+        source = sources.get(item.source_uuid)
+        if item.kind is not ItemKind.SCHEDULE or source is None or source.is_paused:
+            continue
+        if item.action not in _CREATES or outcome.error is not None:
+            continue
+        flow = flows.get(source.flow_uuid)
+        paused.append(
+            PausedSchedule(
+                uuid=outcome.uuid,
+                name=outcome.name,
+                flow_uuid=flow.uuid if flow is not None else source.flow_uuid,
+                flow_name=flow.name if flow is not None else "",
+                source_uuid=item.source_uuid,
+            )
+        )
+    return tuple(paused)
+
+
 def _planned_outcome(item: PlannedItem) -> ProcessedItem:
     return ProcessedItem(
         kind=item.kind,
@@ -383,6 +500,7 @@ def _planned_outcome(item: PlannedItem) -> ProcessedItem:
         match_method=item.match,
         is_processed=False,
         error=item.error,
+        stale_binding=item.stale_binding,
     )
 
 
@@ -466,6 +584,7 @@ class _Outcome:
             match_method=self.item.match,
             is_processed=self.processed,
             error=self.error,
+            stale_binding=self.item.stale_binding,
         )
 
 
@@ -481,10 +600,12 @@ class _Applier:
         *,
         already_saved: frozenset[str] = frozenset(),
         on_pre_import_saves: Callable[[list[str]], None] | None = None,
+        keep_schedule_state: bool = False,
     ) -> None:
         self.client = client
         self.plan = plan
         self.progress = progress
+        self.keep_schedule_state = keep_schedule_state
         # flows whose "Pre import" save an interrupted import made: not made twice
         self.already_saved = already_saved
         self.on_pre_import_saves = on_pre_import_saves
@@ -496,6 +617,7 @@ class _Applier:
         for outcome in self.outcomes.values():
             if outcome.item.action is Action.AMBIGUOUS:
                 outcome.error = outcome.item.error
+                outcome.target_uuid = None
             elif outcome.item.action in (Action.CREATE, Action.RENAME):
                 # a new item: its UUID comes when it is created, or is the one an
                 # interrupted import already made for it
@@ -518,6 +640,7 @@ class _Applier:
             ItemKind.CONNECTION: (client.create_connection, client.update_connection),
             ItemKind.STRUCTURE: (client.create_structure, client.update_structure),
             ItemKind.VARIABLE: (client.create_variable, client.update_variable),
+            ItemKind.SCHEDULE: (client.create_schedule, client.update_schedule),
         }
 
     # -- the phases -------------------------------------------------------------------------
@@ -528,6 +651,7 @@ class _Applier:
         for kind in (ItemKind.CONNECTION, ItemKind.STRUCTURE, ItemKind.VARIABLE):
             self._write_all(kind)
         self._write_flows()
+        self._write_all(ItemKind.SCHEDULE)
         return [self.outcomes[(item.kind, item.source_uuid)].freeze() for item in self.plan.items]
 
     def outcomes_so_far(self, reason: str) -> list[ProcessedItem]:
@@ -583,7 +707,7 @@ class _Applier:
     # -- writers (each runs in a worker thread) --------------------------------------------
 
     def _write_item(self, outcome: _Outcome) -> None:
-        """Create or update a secret, connection, structure or variable.
+        """Create or update a secret, connection, structure, variable or schedule.
 
         An overwrite, or an item an interrupted import already created (``resume_uuid``),
         is updated in place; anything else is created. Secrets never carry values here.
@@ -596,12 +720,29 @@ class _Applier:
                 dev_value=rewrite(item.dev_value, {}, self.secret_names),
                 prod_value=rewrite(item.prod_value, {}, self.secret_names),
             )
+        elif isinstance(item, Schedule):
+            item = self._schedule_as_written(item)
         create, update = self._writers[outcome.item.kind]
-        if outcome.target_uuid is not None:
+        if isinstance(item, Schedule) and outcome.item.action is Action.OVERWRITE:
+            assert outcome.target_uuid is not None
+            # the target's paused state stays: an import never switches a trigger on or off
+            self.client.update_schedule(outcome.target_uuid, item, with_pause=False)
+        elif outcome.target_uuid is not None:
             update(outcome.target_uuid, item)
         else:
             outcome.target_uuid = create(item).uuid
         self._processed(outcome)
+
+    def _schedule_as_written(self, schedule: Schedule) -> Schedule:
+        """For its flow's UUID on the target; paused unless the source's state is kept
+        (which only a create, or the completion of one, sends: an overwrite leaves the
+        target's state alone)."""
+        flow = self.outcomes.get((ItemKind.FLOW, schedule.flow_uuid))
+        # a flow outside the bundle stays where it is on the target (a rollback bundle)
+        flow_uuid = flow.target_uuid if flow is not None else schedule.flow_uuid
+        assert flow_uuid is not None  # a schedule whose flow was not written has failed
+        paused = schedule.is_paused if self.keep_schedule_state else True
+        return attrs.evolve(schedule, flow_uuid=flow_uuid, is_paused=paused)
 
     def _create_shell(self, outcome: _Outcome) -> None:
         flow = self._source(outcome, Flow)
@@ -636,7 +777,16 @@ class _Applier:
     # -- dependencies -----------------------------------------------------------------------
 
     def _check_dependencies(self, outcome: _Outcome) -> None:
-        """Fail a connection whose secrets were not imported."""
+        """Fail a connection whose secrets were not imported, or a schedule whose flow
+        was not."""
+        if outcome.item.kind is ItemKind.SCHEDULE:
+            schedule = self._source(outcome, Schedule)
+            flow = self.outcomes.get((ItemKind.FLOW, schedule.flow_uuid))
+            if flow is not None and (flow.error is not None or flow.target_uuid is None):
+                outcome.error = (
+                    f"not imported: it triggers flow {flow.item.name!r}, which failed to import"
+                )
+            return
         if outcome.item.kind is not ItemKind.CONNECTION:
             return
         source = self._source(outcome, Connection)
@@ -702,7 +852,8 @@ class _Applier:
         return {
             outcome.item.source_uuid: outcome.target_uuid
             for outcome in self.outcomes.values()
-            if outcome.item.kind is not ItemKind.SECRET and outcome.target_uuid is not None
+            if outcome.item.kind not in (ItemKind.SECRET, ItemKind.SCHEDULE)
+            and outcome.target_uuid is not None
         }
 
     def _secret_names(self) -> dict[str, str]:

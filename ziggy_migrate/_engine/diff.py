@@ -1,6 +1,7 @@
 """What differs between two bundles, or between a bundle and a server.
 
-Items are paired by the import's rules (UUID, then a unique name). Their content is
+Items are paired by the import's rules (UUID, then a unique name; a schedule's name
+within its flow's). Their content is
 compared with volatile parts set aside: item UUIDs, and UUIDs inside flows, which are
 replaced by the name of what they point at — the same flow on two instances has
 different UUIDs, and that is not a difference worth reporting. What is left is shown as
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 import attrs
@@ -19,7 +20,14 @@ import attrs
 from .._bundle.references import rewrite
 from .._client.client import ZiggyClient
 from .._vocabulary import convert as _convert
-from .._vocabulary.models import REPORT_ORDER, Bundle, ItemKind, Provenance, SourceServer
+from .._vocabulary.models import (
+    REPORT_ORDER,
+    Bundle,
+    ItemKind,
+    Provenance,
+    Schedule,
+    SourceServer,
+)
 from .._vocabulary.tables import Table, brief, data_frame, list_cell, uuid_cell
 from .export import export_flows
 
@@ -135,7 +143,9 @@ def diff_bundles(old: Bundle, new: Bundle) -> BundleDiff:
     changes: list[ItemChange] = []
     unchanged = 0
     for kind in REPORT_ORDER:
-        pairs, added, removed = _pair(old.items(kind), new.items(kind))
+        pairs, added, removed = _pair(
+            old.items(kind), new.items(kind), _name_key(old_names), _name_key(new_names)
+        )
         for before, after in pairs:
             fields = tuple(_paths(_comparable(before, old_names), _comparable(after, new_names)))
             if fields:
@@ -180,8 +190,24 @@ def diff_with_server(client: ZiggyClient, bundle: Bundle) -> BundleDiff:
     return diff_bundles(server, bundle)
 
 
+def _name_key(names: dict[str, str]) -> Callable[[Any], Hashable]:
+    """An item's name for pairing: a schedule's within its flow (named, as UUIDs differ
+    between servers)."""
+
+    def key(item: Any) -> Hashable:
+        if isinstance(item, Schedule):
+            return (names.get(item.flow_uuid, item.flow_uuid), item.name)
+        name: str = item.name
+        return name
+
+    return key
+
+
 def _pair(
-    old: tuple[Any, ...], new: tuple[Any, ...]
+    old: tuple[Any, ...],
+    new: tuple[Any, ...],
+    old_key: Callable[[Any], Hashable] = lambda item: item.name,
+    new_key: Callable[[Any], Hashable] = lambda item: item.name,
 ) -> tuple[list[tuple[Any, Any]], list[Any], list[Any]]:
     """Pair items by UUID, then by a name unique on both sides."""
     old_by_uuid = {item.uuid: item for item in old}
@@ -192,12 +218,12 @@ def _pair(
             pairs.append((old_by_uuid.pop(item.uuid), item))
         else:
             unpaired_new.append(item)
-    old_by_name: dict[str, list[Any]] = {}
+    old_by_name: dict[Hashable, list[Any]] = {}
     for item in old_by_uuid.values():
-        old_by_name.setdefault(item.name, []).append(item)
+        old_by_name.setdefault(old_key(item), []).append(item)
     added = []
     for item in unpaired_new:
-        candidates = old_by_name.get(item.name, [])
+        candidates = old_by_name.get(new_key(item), [])
         if len(candidates) == 1:
             pairs.append((candidates.pop(), item))
         else:

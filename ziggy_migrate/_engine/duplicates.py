@@ -3,7 +3,8 @@
 Two imports into one server from two machines do not share a lock (``lock.py`` works on
 one machine only). Both plan against a target without the other's new items, and both
 create them. Neither can prevent it, but each can see it afterwards: an item of the same
-kind and name as one this import created, which was not on the target when it planned
+kind and name (a schedule's: of the same flow) as one this import created, which was not
+on the target when it planned
 and which it did not make itself, appeared while it ran. Such an item is reported as a
 failure naming both UUIDs (a person decides which to keep), never as a success.
 """
@@ -49,13 +50,16 @@ def flag_duplicates(
         listed = dict(zip(kinds, pool.map(_lister(client), kinds), strict=True))
     known = {kind: {item.uuid for item in before.get(kind, ())} for kind in ItemKind}
     ours = {(outcome.kind, outcome.uuid) for outcome in outcomes if outcome.uuid}
+    scopes = {kind: {uuid: scope for uuid, _, scope in listing} for kind, listing in listed.items()}
     result = list(outcomes)
     for index in created:
         outcome = outcomes[index]
+        scope = scopes[outcome.kind].get(outcome.uuid or "", "")
         twins = sorted(
             uuid
-            for uuid, name in listed[outcome.kind]
+            for uuid, name, where in listed[outcome.kind]
             if name == outcome.name
+            and where == scope
             and uuid not in known[outcome.kind]
             and (outcome.kind, uuid) not in ours
         )
@@ -73,18 +77,21 @@ def flag_duplicates(
     return result
 
 
-def _lister(client: ZiggyClient) -> Callable[[ItemKind], list[tuple[str, str]]]:
-    """(UUID, name) of every item of a kind on the target."""
+def _lister(client: ZiggyClient) -> Callable[[ItemKind], list[tuple[str, str, str]]]:
+    """(UUID, name, where the name is unique) of every item of a kind on the target: the
+    whole server ("") for every kind but schedules, whose names are unique per flow."""
 
-    def names(kind: ItemKind) -> list[tuple[str, str]]:
+    def names(kind: ItemKind) -> list[tuple[str, str, str]]:
         if kind is ItemKind.FLOW:
-            return [(f.uuid, f.name) for f in client.list_flows()]
+            return [(f.uuid, f.name, "") for f in client.list_flows()]
         if kind is ItemKind.SECRET:
-            return [(s.secret.uuid, s.secret.name) for s in client.list_secrets()]
+            return [(s.secret.uuid, s.secret.name, "") for s in client.list_secrets()]
         if kind is ItemKind.CONNECTION:
-            return [(c.uuid, c.name) for c in client.list_connections()]
+            return [(c.uuid, c.name, "") for c in client.list_connections()]
         if kind is ItemKind.STRUCTURE:
-            return [(s.uuid, s.name) for s in client.list_structures()]
-        return [(v.uuid, v.name) for v in client.list_variables()]
+            return [(s.uuid, s.name, "") for s in client.list_structures()]
+        if kind is ItemKind.SCHEDULE:
+            return [(s.uuid, s.name, s.flow_uuid) for s in client.list_schedules()]
+        return [(v.uuid, v.name, "") for v in client.list_variables()]
 
     return names

@@ -2,7 +2,8 @@
 
 Request economy: one list of flow summaries decides the selection, the selected flows
 (and the subflows they call, wave by wave) are fetched concurrently, and each other kind
-is listed once — ``flows + 5`` requests for an export, however the selection is made.
+is listed once — ``flows + 6`` requests for an export, however the selection is made.
+The schedules of every exported flow travel with it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .._vocabulary.models import (
     ItemKind,
     ProgressCallback,
     Provenance,
+    Schedule,
     Secret,
     Selection,
     SourceServer,
@@ -117,6 +119,7 @@ def export_flows(
         listed_secrets = pool.submit(client.list_secrets)
         listed_structures = pool.submit(client.list_structures)
         listed_variables = pool.submit(client.list_variables)
+        listed_schedules = pool.submit(client.list_schedules)
         summaries = listed_flows.result()
         selected = _select(summaries, wanted_ids, wanted_tags, warnings)
         known_flow_uuids = {summary.uuid for summary in summaries}
@@ -131,6 +134,7 @@ def export_flows(
         secrets = {s.secret.name: s.secret for s in listed_secrets.result()}
         structures = {s.uuid: s for s in listed_structures.result()}
         variables = {v.uuid: v for v in listed_variables.result()}
+        schedules = [s for s in listed_schedules.result() if s.flow_uuid in fetched]
 
     closure = _Closure(connections, secrets, structures, variables, known_flow_uuids)
     for item in fetched.values():
@@ -165,6 +169,7 @@ def export_flows(
         secrets=_sorted(closure.collected[ItemKind.SECRET].values()),
         structures=_sorted(closure.collected[ItemKind.STRUCTURE].values()),
         variables=_sorted(closure.collected[ItemKind.VARIABLE].values()),
+        schedules=_sorted(schedules),
         unresolved_references=tuple(closure.unresolved),
     )
     _refuse_duplicate_names(bundle)
@@ -203,17 +208,20 @@ def preview_selection(
 
 
 def _refuse_duplicate_names(bundle: Bundle) -> None:
-    """A bundle needs one name per item of a kind; a server may hold several."""
+    """A bundle needs one name per item of a kind (per flow, for schedules); a server may
+    hold several."""
     for kind in ItemKind:
-        seen: dict[str, str] = {}
+        seen: dict[tuple[str, str], str] = {}
         for item in bundle.items(kind):
-            if item.name in seen:
+            key = (item.flow_uuid if isinstance(item, Schedule) else "", item.name)
+            if key in seen:
+                of_flow = f" of flow {key[0]}" if key[0] else ""
                 raise SelectionError(
-                    f"two {kind.plural} named {item.name!r} ({seen[item.name]}, {item.uuid}) "
-                    "would be exported; a bundle needs unique names: rename one on the server "
-                    "or leave one out of the selection"
+                    f"two {kind.plural}{of_flow} named {item.name!r} ({seen[key]}, "
+                    f"{item.uuid}) would be exported; a bundle needs unique names: rename one "
+                    "on the server or leave one out of the selection"
                 )
-            seen[item.name] = item.uuid
+            seen[key] = item.uuid
 
 
 def _select(
@@ -256,11 +264,10 @@ def _fetch_closure(
 
     Returns the flows, the references found in each (walked once per flow) and, with
     ``encode``, each flow's canonical text. Every flow is also checked against the
-    bundle schema here, so ``check_bundle`` need not walk or check them again. The workers only
-    fetch; this thread does that work on each flow as it arrives, while the later ones
-    are still on the wire. (Doing it in the workers measured about 7% slower in the
-    benchmark, most likely because sixteen threads taking turns at the same CPU work
-    run it on colder caches.)
+    bundle schema here, so ``check_bundle`` need not walk or check them again. The
+    workers only fetch; this thread does that work on each flow as it arrives, while the
+    later ones are still on the wire. (Not in the workers: threads taking turns at the
+    same CPU work run it on colder caches; ``benchmarks/README.md`` has the figures.)
     """
     fetched: dict[str, FetchedFlow] = {}
     references: dict[str, References] = {}

@@ -20,6 +20,7 @@ from .._vocabulary.enums import ImportMode, ImportModeName, choice
 from .._vocabulary.models import ProgressCallback
 from .apply import import_bundle
 from .export import ExportResult, export_flows
+from .lock import DEFAULT_LOCK_TIMEOUT
 from .report import ImportReport
 
 __all__ = ["PromoteResult", "default_promotion_dir", "promote"]
@@ -66,11 +67,16 @@ def promote(
     bundle_dir: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
     state_dir: str | os.PathLike[str] | None = None,
+    bindings: str | os.PathLike[str] | None = None,
+    keep_schedule_state: bool = False,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> PromoteResult:
     """Export the selection from ``source`` and import it into ``target``.
 
     The bundle is kept in ``bundle_dir`` (default: the ``promotions`` folder of the state
     folder ``state_dir``, see :func:`import_bundle`) and its path is in the result.
+    ``bindings``, ``keep_schedule_state`` and ``lock_timeout`` are passed to
+    :func:`import_bundle`; so is Ctrl-C during the import (``ImportInterrupted``).
     """
     choice(ImportMode, mode, "mode")
     directory = Path(bundle_dir) if bundle_dir is not None else default_promotion_dir(state_dir)
@@ -94,5 +100,8 @@ def promote(
         dry_run=dry_run,
         progress=progress,
         state_dir=state_dir,
+        bindings=bindings,
+        keep_schedule_state=keep_schedule_state,
+        lock_timeout=lock_timeout,
     )
     return PromoteResult(export=exported, report=report, bundle_path=path)

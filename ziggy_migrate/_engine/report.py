@@ -2,8 +2,8 @@
 
 ``to_dict()`` is the shape Ziggy's own import answers with (``FlowImportResponseDto``
 wrapped as the official CLI prints it), so scripts written for the official tool keep
-working; the extra keys (structures, variables, secrets needing values, the backup) are
-additions, never changes.
+working; the extra keys (structures, variables, schedules, secrets needing values,
+schedules left paused, the binding file, the backup) are additions, never changes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .._vocabulary.enums import Action, ImportMode, MatchMethod
 from .._vocabulary.models import REPORT_ORDER, BackupResult, ItemKind
 from .._vocabulary.tables import Attention, Row, Table, brief, data_frame, uuid_cell
 
-__all__ = ["ImportReport", "ProcessedItem"]
+__all__ = ["ImportReport", "PausedSchedule", "ProcessedItem"]
 
 
 @attrs.frozen
@@ -25,7 +25,9 @@ class ProcessedItem:
     """The outcome for one bundle item.
 
     ``uuid`` and ``name`` are the item's identity on the target (None for an item that
-    was not created); ``is_processed`` is True only when the action really happened.
+    was not created); ``is_processed`` is True only when the action really happened;
+    ``stale_binding`` is the target UUID the binding file named for the item when that
+    item was gone (it was then matched by name, or created).
     """
 
     kind: ItemKind
@@ -36,6 +38,7 @@ class ProcessedItem:
     match_method: MatchMethod
     is_processed: bool
     error: str | None = None
+    stale_binding: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # Ziggy's report knows LEAVE / OVERWRITE / RENAME (+ CREATE); an ambiguous item
@@ -51,7 +54,31 @@ class ProcessedItem:
         }
         if self.error is not None:
             data["error"] = self.error
+        if self.stale_binding is not None:
+            data["staleBinding"] = self.stale_binding
         return data
+
+
+@attrs.frozen
+class PausedSchedule:
+    """A schedule the import created paused although it runs on the source: switch it on
+    on the target once the flow is ready there (``uuid`` is None in a dry run;
+    ``source_uuid`` is the schedule's UUID in the bundle)."""
+
+    uuid: str | None
+    name: str
+    flow_uuid: str | None
+    flow_name: str
+    source_uuid: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uuid": self.uuid,
+            "name": self.name,
+            "flowUuid": self.flow_uuid,
+            "flowName": self.flow_name,
+            "sourceUuid": self.source_uuid,
+        }
 
 
 @attrs.frozen
@@ -67,6 +94,8 @@ class ImportReport:
     warnings: tuple[str, ...] = ()
     retries: int = 0
     rollback_path: str | None = None
+    schedules_paused: tuple[PausedSchedule, ...] = ()
+    bindings_path: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -96,6 +125,11 @@ class ImportReport:
         data.update(
             {
                 "secretsNeedingValues": list(self.secrets_needing_values),
+                "schedulesPaused": [schedule.to_dict() for schedule in self.schedules_paused],
+                "bindingsPath": self.bindings_path,
+                "bindingsGone": [
+                    item.to_dict() for item in self.items if item.stale_binding is not None
+                ],
                 "backup": _convert.unstructure(self.backup) if self.backup else None,
                 "mode": self.mode.value,
                 "dryRun": self.dry_run,
@@ -117,16 +151,28 @@ class ImportReport:
         notes = list(self.warnings)
         if self.secrets_needing_values:
             notes.append("secrets needing values: " + ", ".join(self.secrets_needing_values))
+        if self.schedules_paused:
+            notes.append(
+                "schedules created paused (switch them on when ready): "
+                + ", ".join(f"{s.name} ({s.flow_name})" for s in self.schedules_paused)
+            )
         needing = set(self.secrets_needing_values)
+        paused = {schedule.source_uuid for schedule in self.schedules_paused}
         rows = []
         for item in self.items:
             attention: Attention | None = None
-            note = item.error or ""
+            notes_of_item = [item.error] if item.error is not None else []
             if item.error is not None:
                 attention = "error"
             elif item.kind is ItemKind.SECRET and item.name in needing:
                 attention = "warning"
-                note = "has no value on the target: set one"
+                notes_of_item.append("has no value on the target: set one")
+            elif item.kind is ItemKind.SCHEDULE and item.source_uuid in paused:
+                attention = "warning"
+                notes_of_item.append("created paused: switch it on when its flow is ready")
+            if item.stale_binding is not None:
+                attention = attention or "warning"
+                notes_of_item.append(f"bound item {item.stale_binding} gone")
             rows.append(
                 Row(
                     (
@@ -136,7 +182,7 @@ class ImportReport:
                         item.result.value,
                         uuid_cell(item.uuid),
                         "yes" if item.is_processed else "no",
-                        note,
+                        "; ".join(notes_of_item),
                     ),
                     attention=attention,
                 )

@@ -16,12 +16,21 @@ from typing import Any
 from .._bundle.json_text import DuplicateKey, loads_strict
 from .._vocabulary import convert as _convert
 from .._vocabulary.errors import PlanError, PlanFileError
-from .._vocabulary.files import write_atomically
+from .._vocabulary.files import (
+    FileTooLarge,
+    UnsafeFile,
+    describe_size,
+    open_untrusted,
+    write_atomically,
+)
 from .plan import ImportPlan, PlannedItem
 
 __all__ = ["PLAN_FORMAT_VERSION", "check_plan_still_holds", "load_plan", "save_plan"]
 
 PLAN_FORMAT_VERSION = 1
+
+MAX_PLAN_SIZE = 256 << 20
+"""A plan holds a line per bundle item, never a graph: far below a bundle's limit."""
 
 
 def save_plan(plan: ImportPlan, path: str | os.PathLike[str]) -> Path:
@@ -37,12 +46,21 @@ def load_plan(path: str | os.PathLike[str]) -> ImportPlan:
 
     The JSON is read as strictly as a bundle's: a key twice in one object is refused,
     naming its JSON path, since a reviewer and the loader would read different values.
+    The file is untrusted input like a bundle: a regular file (not a FIFO or a device) of
+    at most :data:`MAX_PLAN_SIZE` bytes, refused before it is read otherwise.
     """
     source = Path(path)
     try:
-        document: Any = loads_strict(source.read_text("utf-8"))
+        with open_untrusted(source, max_size=MAX_PLAN_SIZE) as handle:
+            document: Any = loads_strict(handle.read().decode("utf-8"))
     except FileNotFoundError:
         raise PlanFileError(f"no plan file at {source}") from None
+    except FileTooLarge:
+        raise PlanFileError(
+            f"{source} is larger than a plan file can be ({describe_size(MAX_PLAN_SIZE)})"
+        ) from None
+    except UnsafeFile as exc:
+        raise PlanFileError(f"{exc}; a plan is a file written by `ziggy flow plan`") from None
     except DuplicateKey as exc:
         raise PlanFileError(f"{source}: {exc}") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:

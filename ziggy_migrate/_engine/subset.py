@@ -1,4 +1,5 @@
-"""Taking part of a bundle: some flows, with exactly the dependencies they need.
+"""Taking part of a bundle: some flows, with exactly the dependencies they need and the
+schedules that trigger them.
 
 The same selection rules as an export (UUIDs and/or tags, the union; neither means all),
 applied to a bundle instead of a server, so that one bundle kept in git can feed several
@@ -25,7 +26,8 @@ def select_flows(
     flow_ids: Sequence[str] | None = None,
     tags: Sequence[str] | None = None,
 ) -> Bundle:
-    """The part of ``bundle`` holding the selected flows, their subflows and what they use.
+    """The part of ``bundle`` holding the selected flows, their subflows, what they use
+    and their schedules.
 
     Raises :class:`SelectionError` for a UUID the bundle does not hold, or when nothing
     at all is selected.
@@ -68,7 +70,9 @@ def select_flows(
     for connection in connections:
         used[ItemKind.SECRET] |= find_secret_names(connection.dev_value)
         used[ItemKind.SECRET] |= find_secret_names(connection.prod_value)
+    schedules = tuple(s for s in bundle.schedules if s.flow_uuid in chosen)
     kept = {flow.uuid for flow in flows} | {c.uuid for c in connections}
+    kept |= {schedule.uuid for schedule in schedules}
     return attrs.evolve(
         bundle,
         flows=flows,
@@ -76,6 +80,7 @@ def select_flows(
         secrets=tuple(s for s in bundle.secrets if s.name in used[ItemKind.SECRET]),
         structures=tuple(s for s in bundle.structures if s.uuid in used[ItemKind.STRUCTURE]),
         variables=tuple(v for v in bundle.variables if v.uuid in used[ItemKind.VARIABLE]),
+        schedules=schedules,
         unresolved_references=tuple(
             ref for ref in bundle.unresolved_references if ref.item_uuid in kept
         ),

@@ -41,9 +41,14 @@ class ImportMode(str, enum.Enum):
 
 
 class MatchMethod(str, enum.Enum):
-    """How a bundle item was matched on the target."""
+    """How a bundle item was matched on the target.
+
+    ``binding``: through the binding file, which records what each source item became on
+    this target at earlier imports (so an item renamed on the source still finds its copy).
+    """
 
     UUID = "uuid"
+    BINDING = "binding"
     NAME = "name"
     UNMATCHED = "unmatched"
 

@@ -16,6 +16,7 @@ type; the subclasses say what went wrong and what to check::
     │   ├── MalformedResponseError    an answer missing a field the API promises, or mistyped
     │   └── ResponseTooLargeError     an answer larger than the client's max_answer_bytes
     ├── BundleError                   a bundle file is broken, invalid or from a newer tool
+    │   └── GraphTooDeepError         a flow graph nests deeper than a bundle holds (150 levels)
     ├── SelectionError                export: a flow UUID that is not on the server
     ├── ExposedCredentialError        export with strict_secrets: inline credentials found
     ├── PlanError                     import: the plan cannot be applied (stale, mismatched)

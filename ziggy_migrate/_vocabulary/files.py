@@ -24,6 +24,7 @@ from .errors import BundleError
 __all__ = [
     "FileTooLarge",
     "UnsafeFile",
+    "current_umask",
     "open_untrusted",
     "stage_file",
     "write_atomically",
@@ -132,11 +133,12 @@ def _mode_for(target: Path) -> int:
     try:
         return target.stat().st_mode & 0o777
     except OSError:
-        return 0o666 & ~_current_umask(target.parent if str(target.parent) else Path("."))
+        return 0o666 & ~current_umask(target.parent if str(target.parent) else Path("."))
 
 
-def _current_umask(directory: Path) -> int:
-    """The process's umask, as the kernel applies it to a file made with mode 0o666."""
+def current_umask(directory: Path) -> int:
+    """The process's umask, read without setting it (from ``/proc``, else as the kernel
+    applies it to a folder made in ``directory`` with mode 0o777, removed at once)."""
     try:
         for line in Path("/proc/self/status").read_text("ascii").splitlines():
             if line.startswith("Umask:"):
@@ -144,12 +146,11 @@ def _current_umask(directory: Path) -> int:
     except (OSError, ValueError):
         pass
     probe = directory / f".ziggy-umask-{os.getpid()}-{os.urandom(4).hex()}"
-    descriptor = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+    probe.mkdir(0o777)
     try:
-        return 0o666 & ~os.fstat(descriptor).st_mode & 0o777
+        return 0o777 & ~probe.stat().st_mode
     finally:
-        os.close(descriptor)
-        probe.unlink(missing_ok=True)
+        probe.rmdir()
 
 
 def stage_file(target: Path, data: bytes) -> Path:

@@ -1,4 +1,5 @@
-"""The domain models: what a flow, connection, secret, structure and variable are to us.
+"""The domain models: what a flow, connection, secret, structure, variable and schedule
+are to us.
 
 These classes hold the *portable* part of each item: what a bundle carries and what an
 import writes. Server bookkeeping (tenant, timestamps, locks) is dropped when an answer is
@@ -37,6 +38,7 @@ __all__ = [
     "ProgressCallback",
     "Provenance",
     "RemoteSecret",
+    "Schedule",
     "Secret",
     "Selection",
     "SourceServer",
@@ -61,6 +63,7 @@ class ItemKind(str, enum.Enum):
     STRUCTURE = "structure"
     VARIABLE = "variable"
     FLOW = "flow"
+    SCHEDULE = "schedule"
 
     @property
     def plural(self) -> str:
@@ -74,8 +77,10 @@ REPORT_ORDER: tuple[ItemKind, ...] = (
     ItemKind.SECRET,
     ItemKind.STRUCTURE,
     ItemKind.VARIABLE,
+    ItemKind.SCHEDULE,
 )
-"""The order reports and diffs list kinds in: Ziggy's own (flows, connections, secrets)."""
+"""The order reports and diffs list kinds in: Ziggy's own (flows, connections, secrets)
+first, then ours."""
 
 
 @attrs.frozen
@@ -207,6 +212,23 @@ class Variable:
 
 
 @attrs.frozen
+class Schedule:
+    """A schedule that triggers one flow (``flow_uuid``).
+
+    ``config`` is the server's trigger configuration as text, passed on untouched;
+    ``execution_mode`` is ``DEV`` or ``PROD``. The server's run counter and timestamps
+    are not part of the model: they describe one instance, not the schedule.
+    """
+
+    uuid: str
+    name: str
+    config: str = ""
+    is_paused: bool = False
+    execution_mode: str = "DEV"
+    flow_uuid: str = ""
+
+
+@attrs.frozen
 class NamedSave:
     """A named snapshot of a flow in the server's history."""
 
@@ -240,6 +262,10 @@ class VersionInfo:
     minor: int
     build: int = 0
     info: str = ""
+
+
+Item = Flow | Connection | Secret | Structure | Variable | Schedule
+"""Any item a bundle holds."""
 
 
 # -- the bundle ---------------------------------------------------------------------------
@@ -287,7 +313,8 @@ class Provenance:
 
 @attrs.frozen
 class Bundle:
-    """An export: flows plus everything they need, without any secret value."""
+    """An export: flows plus everything they need and the schedules that trigger them,
+    without any secret value."""
 
     provenance: Provenance
     flows: tuple[Flow, ...] = ()
@@ -295,16 +322,13 @@ class Bundle:
     secrets: tuple[Secret, ...] = ()
     structures: tuple[Structure, ...] = ()
     variables: tuple[Variable, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
     unresolved_references: tuple[UnresolvedReference, ...] = ()
-    schema_version: int = 1
+    schema_version: int = 2  # the current bundle format (``CURRENT_SCHEMA_VERSION``)
 
-    def items(
-        self, kind: ItemKind
-    ) -> tuple[Flow | Connection | Secret | Structure | Variable, ...]:
+    def items(self, kind: ItemKind) -> tuple[Item, ...]:
         """The bundle's items of one kind."""
-        items: tuple[Flow | Connection | Secret | Structure | Variable, ...] = getattr(
-            self, kind.plural
-        )
+        items: tuple[Item, ...] = getattr(self, kind.plural)
         return items
 
     @property
@@ -316,6 +340,7 @@ class Bundle:
         counts = ", ".join(f"{count} {plural}" for plural, count in self.counts.items() if count)
         flows = brief([flow.name for flow in self.flows])
         return (
-            f"<Bundle v{self.schema_version} from {self.provenance.source.url}: "
+            f"<Bundle v{self.schema_version} from "
+            f"{self.provenance.source.url or self.provenance.tool_version}: "
             f"{counts or 'empty'}{f' (flows {flows})' if flows else ''}>"
         )

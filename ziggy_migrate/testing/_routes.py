@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote
 from ._store import (
     CONNECTION,
     FLOW,
+    SCHEDULE,
     SECRET,
     STRUCTURE,
     VARIABLE,
@@ -327,7 +328,8 @@ def _route(
 
 
 def _crud(kind: Kind, base: str, list_endpoint: _Endpoint) -> list[_Route]:
-    """The GET/POST/PUT/DELETE pattern connections, secrets, structures and variables share."""
+    """The GET/POST/PUT/DELETE pattern connections, secrets, structures, variables and
+    schedules share."""
     return [
         _route("GET", base, list_endpoint),
         _route("GET", f"{base}/{{uuid}}", _get_entity(kind)),
@@ -367,6 +369,7 @@ _ROUTES: tuple[_Route, ...] = (
     *_crud(SECRET, "/api/secret", _list_all(SECRET)),
     *_crud(STRUCTURE, "/api/structure", _list_tagged(STRUCTURE)),
     *_crud(VARIABLE, "/api/variable", _list_all(VARIABLE)),
+    *_crud(SCHEDULE, "/api/schedule", _list_all(SCHEDULE)),
     _route("POST", "/api/ziggy/history-named-save/{flowUuid}/{name}", _named_save),
     _route("GET", "/api/ziggy/named-saves/{flowUuid}", _named_saves),
 )

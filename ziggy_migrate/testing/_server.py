@@ -33,6 +33,7 @@ from ._routes import _Backend, _dispatch, _TokenBook
 from ._store import (
     CONNECTION,
     FLOW,
+    SCHEDULE,
     SECRET,
     STRUCTURE,
     VARIABLE,
@@ -374,10 +375,32 @@ class ZiggyEmulator:
         fields = {"name": name, "value": value, "description": description}
         return self._store.seed(VARIABLE, _with_uuid(fields, uuid))
 
+    def add_schedule(
+        self,
+        name: str,
+        *,
+        flow_uuid: str,
+        config: str = '{"cron": "0 2 * * *"}',
+        is_paused: bool = False,
+        execution_mode: str = "DEV",
+        uuid: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Store a schedule of the flow ``flow_uuid`` directly (the flow is not checked)."""
+        fields: dict[str, Any] = {
+            "name": name,
+            "flowUuid": flow_uuid,
+            "config": config,
+            "isPaused": is_paused,
+            "executionMode": execution_mode,
+            **extra,
+        }
+        return self._store.seed(SCHEDULE, _with_uuid(fields, uuid))
+
     def load(self, data: Mapping[str, Any]) -> None:
         """Seed ``{"flows": [...], "connections": [...], "secrets": [...], "structures": [...],
-        "variables": [...]}`` of camelCase rows; missing columns get defaults, given uuids
-        are kept (and replace a row with the same uuid)."""
+        "variables": [...], "schedules": [...]}`` of camelCase rows; missing columns get
+        defaults, given uuids are kept (and replace a row with the same uuid)."""
         self._store.load(data)
 
     def load_file(self, path: str | os.PathLike[str]) -> None:
@@ -398,8 +421,9 @@ class ZiggyEmulator:
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the database, secret values included, soft-deleted rows left out.
 
-        Keys: ``flows``, ``connections``, ``secrets``, ``structures``, ``variables`` (each
-        sorted by name then uuid), ``namedSaves`` and ``backups`` (oldest first).
+        Keys: ``flows``, ``connections``, ``secrets``, ``structures``, ``variables``,
+        ``schedules`` (each sorted by name then uuid), ``namedSaves`` and ``backups``
+        (oldest first).
         """
         return self._store.snapshot()
 

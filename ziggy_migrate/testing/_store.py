@@ -55,7 +55,7 @@ CONNECTION_TYPES: tuple[str, ...] = (
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _SECRET_REFERENCE = re.compile(r"secrets\.([A-Za-z_$][A-Za-z0-9_$]*)")
-_RELATION_KEYS = ("connections", "secrets", "structures", "variables")
+_RELATION_KEYS = ("connections", "secrets", "structures", "variables", "schedules")
 _MASKED = "********"
 
 
@@ -223,6 +223,18 @@ _VARIABLE_CREATE = _Dto(
     {"tenantId": _is_string, "name": _is_string, "description": _is_string, "value": _is_string},
     frozenset({"name"}),
 )
+_SCHEDULE_CREATE = _Dto(
+    {
+        "tenantId": _is_string,
+        "name": _is_string,
+        "config": _is_string,
+        "isPaused": _is_boolean,
+        "executionMode": _is_string,
+        "flowUuid": _is_nullable_string,
+        "isDeleted": _is_boolean,
+    },
+    frozenset({"name", "config", "isPaused"}),
+)
 _SECRET_VALUE = _Dto(
     {
         "executionEnvironmentMode": _one_of(("DEV", "PROD")),
@@ -328,6 +340,22 @@ def _variable_columns(uuid: str, stamp: str) -> dict[str, Any]:
     }
 
 
+def _schedule_columns(uuid: str, stamp: str) -> dict[str, Any]:
+    return {
+        "tenantId": TENANT_ID,
+        "uuid": uuid,
+        "name": "",
+        "config": "",
+        "isPaused": False,
+        "executionMode": "DEV",
+        "numExecutions": 0,
+        "flowUuid": None,
+        "createdAt": stamp,
+        "updatedAt": stamp,
+        "isDeleted": False,
+    }
+
+
 @dataclass(frozen=True)
 class Kind:
     """What the store needs to know about one entity type."""
@@ -356,7 +384,10 @@ STRUCTURE = Kind(
 VARIABLE = Kind(
     "Variable", "variables", _variable_columns, _VARIABLE_CREATE, _VARIABLE_CREATE.optional()
 )
-KINDS: tuple[Kind, ...] = (FLOW, CONNECTION, SECRET, STRUCTURE, VARIABLE)
+SCHEDULE = Kind(
+    "Schedule", "schedules", _schedule_columns, _SCHEDULE_CREATE, _SCHEDULE_CREATE.optional()
+)
+KINDS: tuple[Kind, ...] = (FLOW, CONNECTION, SECRET, STRUCTURE, VARIABLE, SCHEDULE)
 _KIND_BY_TABLE = {kind.table: kind for kind in KINDS}
 _UUID_TOKEN = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -510,6 +541,7 @@ class Store:
         fields = kind.create.check(payload)
         fields.pop("tenantId", None)
         with self._lock:
+            self._check_flow_of(kind, fields)
             fields["uuid"] = str(uuidlib.uuid4())
             return self._present(kind, self._insert(kind, fields))
 
@@ -519,14 +551,20 @@ class Store:
         fields.pop("tenantId", None)
         with self._lock:
             row = self._row(kind, uuid)
+            self._check_flow_of(kind, fields)
             row.update(fields)
             row["updatedAt"] = self._clock.stamp()
             if kind is FLOW and "nodes" in fields:
                 self._mentions(row)
 
     def delete(self, kind: Kind, uuid: str) -> None:
+        """Remove a row; a flow takes its schedules with it (the relation cascades)."""
         with self._lock:
             self._row(kind, uuid)
+            if kind is FLOW:
+                schedules = self._tables[SCHEDULE.table]
+                for key in [key for key, row in schedules.items() if row["flowUuid"] == uuid]:
+                    del schedules[key]
             del self._tables[kind.table][uuid]
             self._plain_keys[kind.table].discard(uuid)
             self._mentions_cache.pop(uuid, None)
@@ -569,6 +607,7 @@ class Store:
         with self._lock:
             flow = dict(self._row(FLOW, uuid))
             flow.update(self._relations_of([flow]))
+            flow["schedules"] = self._schedules_of(uuid)
             return flow
 
     def create_flow(self, name: str, listener_type: str) -> dict[str, Any]:
@@ -576,6 +615,7 @@ class Store:
             fields = {"uuid": str(uuidlib.uuid4()), "name": name, "listenerType": listener_type}
             flow = copy.deepcopy(self._insert(FLOW, fields))
             flow.update(self._relations_of([flow]))
+            flow["schedules"] = []
             return flow
 
     def clone_flow(self, uuid: str) -> str:
@@ -736,6 +776,19 @@ class Store:
         if kind is FLOW:
             self._mentions(row)
         return row
+
+    def _check_flow_of(self, kind: Kind, fields: Mapping[str, Any]) -> None:
+        """A schedule's ``flowUuid`` must name a live flow (a foreign key on the server)."""
+        if kind is not SCHEDULE or fields.get("flowUuid") is None:
+            return
+        flow = self._tables[FLOW.table].get(str(fields["flowUuid"]))
+        if flow is None or flow.get("isDeleted"):
+            raise ApiError(400, [f"flowUuid {fields['flowUuid']} does not refer to a flow"])
+
+    def _schedules_of(self, flow_uuid: str) -> list[dict[str, Any]]:
+        """A flow's schedules, the relation ``GET /api/flow/{uuid}`` loads with it."""
+        rows = [row for row in self._live(SCHEDULE) if row["flowUuid"] == flow_uuid]
+        return [self._present(SCHEDULE, row, deep=False) for row in _by_name(rows)]
 
     def _row(self, kind: Kind, uuid: str) -> dict[str, Any]:
         row = self._tables[kind.table].get(uuid)

@@ -40,7 +40,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -98,6 +98,7 @@ __all__ = [
     "load_official_text",
     "save_bundle",
     "save_encoded_bundle",
+    "save_streamed_bundle",
 ]
 
 logger = logging.getLogger("ziggy_migrate.bundle")
@@ -775,4 +776,34 @@ def save_encoded_bundle(
         write_directory(_canonical_document(bundle), target)
     else:
         write_atomically(target, _dump(bundle, encoded_flows))
+    return target
+
+
+def save_streamed_bundle(
+    bundle: Bundle, path: str | os.PathLike[str], flow_text: Callable[[str], str]
+) -> Path:
+    """:func:`save_encoded_bundle` (one file) for flows whose texts, made by
+    :func:`encode_flow`, are not in memory: ``flow_text(uuid)`` gives each in turn as the
+    file is written, so only one is held at a time. ``bundle``'s flows need only their
+    names and UUIDs (for the order); their graphs are not read.
+    """
+    # A marker per flow, in canonical text where the flow's text goes: canonical text
+    # escapes every control character, so a NUL in a piece is a marker's.
+    markers = {
+        flow.uuid: EncodedJSON(f"\x00{flow.uuid}\x00", _FLOW_INDENT) for flow in bundle.flows
+    }
+
+    def pieces() -> Iterator[str]:
+        for part in _dump(bundle, markers):
+            start = part.find("\x00")
+            if start < 0:
+                yield part
+                continue
+            end = part.index("\x00", start + 1)
+            yield part[:start]
+            yield flow_text(part[start + 1 : end])
+            yield part[end + 1 :]
+
+    target = Path(path)
+    write_atomically(target, pieces())
     return target

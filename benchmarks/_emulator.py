@@ -8,7 +8,9 @@ core, and the client's wall time is what the library does with the network.
 ``--emulator thread`` keeps it in-process, to see that difference.
 
 Both flavours offer the same small interface (:class:`Server`): load rows straight into
-the tables, reset and read the request log, read the CPU time the server has used.
+the tables (or have the server make the benchmark's data itself, ``seed``: then the
+client's process never holds it, and its memory shows only what the library needs),
+reset and read the request log, read the CPU time the server has used.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
+from benchmarks._data import Sizes, server_rows, target_rows
 from ziggy_migrate.testing import RecordedRequest, ZiggyEmulator
 
 __all__ = ["Server", "request_breakdown", "start_server"]
@@ -39,6 +42,7 @@ class Server(Protocol):
     port: int
 
     def load(self, rows: dict[str, list[dict[str, Any]]]) -> None: ...
+    def seed(self, sizes: Sizes, *, target: bool = False) -> None: ...
     def reset_requests(self) -> None: ...
     def requests(self) -> list[tuple[str, str]]: ...
     def cpu_seconds(self) -> float: ...
@@ -73,6 +77,12 @@ def request_breakdown(requests: Iterable[tuple[str, str]]) -> dict[str, int]:
 
 def _summary(records: Iterable[RecordedRequest]) -> list[tuple[str, str]]:
     return [(record.method, record.path) for record in records]
+
+
+def _rows(sizes: Sizes, target: bool) -> dict[str, list[dict[str, Any]]]:
+    """The source's rows, or (``target``) those of a target already holding all of them."""
+    rows = server_rows(sizes)
+    return target_rows(rows) if target else rows
 
 
 def _table_sizes(emulator: ZiggyEmulator) -> dict[str, int]:
@@ -118,6 +128,9 @@ class _InProcess(_StopsOnExit):
     def load(self, rows: dict[str, list[dict[str, Any]]]) -> None:
         self._emulator.load(rows)
 
+    def seed(self, sizes: Sizes, *, target: bool = False) -> None:
+        self._emulator.load(_rows(sizes, target))
+
     def reset_requests(self) -> None:
         self._emulator.reset_requests()
 
@@ -146,6 +159,10 @@ def _serve(channel: Connection, latency: float, hide_secret_values: bool) -> Non
             command, argument = channel.recv()
             if command == "load":
                 emulator.load(argument)
+                channel.send(None)
+            elif command == "seed":
+                sizes, target = argument
+                emulator.load(_rows(sizes, target))
                 channel.send(None)
             elif command == "reset":
                 emulator.reset_requests()
@@ -197,6 +214,9 @@ class _Subprocess(_StopsOnExit):
 
     def load(self, rows: dict[str, list[dict[str, Any]]]) -> None:
         self._ask("load", rows)
+
+    def seed(self, sizes: Sizes, *, target: bool = False) -> None:
+        self._ask("seed", (sizes, target))
 
     def reset_requests(self) -> None:
         self._ask("reset")

@@ -18,6 +18,17 @@ default; ``--no-plain`` skips it), against a fresh emulator each time, and the t
 shows the requests the client made (from the emulator's request log, reset after logging
 in), the wall time, the ideal
 ``requests / concurrency x latency``, their ratio, and the speed-up over concurrency 1.
+Each scenario also runs once at the library's default settings (no ``max_workers``:
+the concurrency the client chooses), and the bare-fetch baseline (``_bare.py``: the
+export's GETs from a minimal thread pool, with a plain ``requests.Session`` and with
+``http.client``) runs in the same minutes at the same concurrency, so that every figure
+can be read as a ratio measured side by side. Client CPU per flow and peak memory over
+the bundle file's size are reported for each run.
+
+``--grid`` runs the grid instead: ``--grid-flows`` x ``--grid-latencies`` (default
+1,000 and 5,000 flows x 5, 25 and 100 ms), each export and import at default settings
+and pinned at each of ``--grid-pinned``, with the bare fetches beside them.
+
 The targets of the issue are checked at the end; the exit status is 1 if any fails.
 See ``benchmarks/README.md``.
 """
@@ -45,14 +56,15 @@ from typing import Any
 # however this file is run.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._bare import FLAVOURS, export_paths, fetch
 from benchmarks._data import (
     Sizes,
     bundle_document,
     server_rows,
-    target_rows,
     write_bundle_file,
 )
 from benchmarks._emulator import Server, request_breakdown, start_server
+from benchmarks._memory import PeakMemory
 from benchmarks._profiling import profiled, top_functions
 from ziggy_migrate import (
     ImportReport,
@@ -61,7 +73,7 @@ from ziggy_migrate import (
     dump_bundle,
     export_flows,
     import_bundle,
-    load_bundle_text,
+    load_bundle,
 )
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +91,9 @@ _FULL = {
     "load_flows": 10000,
     "load_nodes": 20,
     "repeat": 3,
+    "grid_flows": "1000,5000",
+    "grid_latencies": "5,25,100",
+    "grid_pinned": "16,64",
 }
 _QUICK = {
     **_FULL,
@@ -87,7 +102,9 @@ _QUICK = {
     "secrets": 20,
     "load_flows": 1000,
     "repeat": 1,
+    "grid_flows": "100,300",
 }
+_GRID_SCENARIOS = ("export", "import-empty", "import-full")
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -109,6 +126,13 @@ class Config:
     profile_dir: Path | None
     quick: bool
     plain: bool = True
+    defaults: bool = True
+    bare: bool = True
+    grid: bool = False
+    grid_flows: tuple[int, ...] = ()
+    grid_latencies: tuple[float, ...] = ()
+    grid_pinned: tuple[int, ...] = ()
+    memory_probe: bool = False
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -165,12 +189,38 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--repeat",
         type=int,
         help="run each scenario this many times at --concurrency and report the run with "
-        "the median wall time (default 3; quick 1); the c=1 baselines run once",
+        "the median wall time (default 3; quick and --grid 1); the c=1 baselines run once",
     )
     parser.add_argument(
         "--no-plain",
         action="store_true",
         help="do not measure the plain library calls (without bulk_mode) beside the CLI's way",
+    )
+    parser.add_argument(
+        "--no-defaults",
+        action="store_true",
+        help="do not measure the runs at the library's default settings (no max_workers)",
+    )
+    parser.add_argument(
+        "--no-bare",
+        action="store_true",
+        help="do not measure the bare-fetch baselines (requests.Session, http.client)",
+    )
+    parser.add_argument(
+        "--grid",
+        action="store_true",
+        help="run the grid (--grid-flows x --grid-latencies, default settings and each of "
+        "--grid-pinned, bare fetches beside) instead of the scenarios above; --scenarios "
+        "picks which of export, import-empty, import-full run in it",
+    )
+    parser.add_argument(
+        "--grid-flows", help="comma-separated flow counts of the grid (1000,5000; quick 100,300)"
+    )
+    parser.add_argument(
+        "--grid-latencies", help="comma-separated latencies in ms of the grid (5,25,100)"
+    )
+    parser.add_argument(
+        "--grid-pinned", help="comma-separated pinned concurrencies of the grid (16,64)"
     )
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: temp)")
     parser.add_argument(
@@ -196,6 +246,8 @@ def _config(args: argparse.Namespace, workdir: Path) -> Config:
     if args.profile is not None and args.profile.exists() and not args.profile.is_dir():
         raise SystemExit(f"--profile {args.profile}: that is a file; give a folder")
     sizes = Sizes(pick("flows"), pick("nodes"), pick("connections"), pick("secrets"))
+    if args.grid:
+        scenarios = tuple(name for name in scenarios if name in _GRID_SCENARIOS)
     return Config(
         sizes=sizes,
         latency=pick("latency_ms") / 1000.0,
@@ -206,12 +258,26 @@ def _config(args: argparse.Namespace, workdir: Path) -> Config:
         hide_secret_values=args.hide_secret_values,
         baseline_flows=args.baseline_flows,
         skip_baseline=args.skip_baseline,
-        repeat=max(1, pick("repeat")),
+        # the grid is many runs already: one each unless --repeat says otherwise
+        repeat=max(1, 1 if args.grid and args.repeat is None else pick("repeat")),
         workdir=workdir,
         profile_dir=args.profile,
         quick=args.quick,
         plain=not args.no_plain,
+        defaults=not args.no_defaults,
+        bare=not args.no_bare,
+        grid=args.grid,
+        grid_flows=tuple(int(part) for part in _numbers(pick("grid_flows"))),
+        grid_latencies=tuple(part / 1000.0 for part in _numbers(pick("grid_latencies"))),
+        grid_pinned=tuple(max(1, int(part)) for part in _numbers(pick("grid_pinned"))),
     )
+
+
+def _numbers(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SystemExit(f"{text!r}: give comma-separated numbers") from None
 
 
 # -- network scenarios --------------------------------------------------------------------------
@@ -219,7 +285,7 @@ def _config(args: argparse.Namespace, workdir: Path) -> Config:
 
 @dataclass
 class NetworkRun:
-    """One measured export or import."""
+    """One measured export or import (or bare fetch)."""
 
     scenario: str
     concurrency: int
@@ -233,6 +299,10 @@ class NetworkRun:
     retries: int
     breakdown: dict[str, int]
     notes: list[str] = field(default_factory=list)
+    pinned: bool = True
+    ceiling: int = 0
+    extra_rss: float = math.nan
+    file_bytes: int = 0
 
     @property
     def ideal(self) -> float:
@@ -243,8 +313,27 @@ class NetworkRun:
         return self.wall / self.ideal if self.ideal > 0 else math.nan
 
     @property
+    def ceiling_ratio(self) -> float:
+        """Wall time over the ideal at the ceiling's concurrency (default settings)."""
+        if not self.ceiling or not self.requests:
+            return math.nan
+        return self.wall / (self.requests / self.ceiling * self.latency)
+
+    @property
     def per_request(self) -> float:
         return self.wall / self.requests if self.requests else math.nan
+
+    @property
+    def cpu_per_flow_ms(self) -> float:
+        return self.client_cpu / self.flows * 1000 if self.flows else math.nan
+
+    @property
+    def rss_ratio(self) -> float:
+        return self.extra_rss / self.file_bytes if self.file_bytes else math.nan
+
+    @property
+    def shown_concurrency(self) -> str:
+        return str(self.concurrency) if self.pinned else f"{self.concurrency} (chosen)"
 
 
 def _machine_busy_seconds() -> float:
@@ -281,16 +370,30 @@ class _Measure:
         self.other_cpu = max(0.0, busy - self.client_cpu - server)
 
 
-def _client(server: Server, concurrency: int, name: str) -> ZiggyClient:
+def _client(server: Server, concurrency: int | None, name: str) -> ZiggyClient:
+    """A client pinned at ``concurrency``, or at the library's default settings (None)."""
+    if concurrency is None:
+        return ZiggyClient(server.url, server.port, "admin", "admin", name=name)
     return ZiggyClient(
         server.url, server.port, "admin", "admin", max_workers=concurrency, name=name
     )
 
 
-def _profile_path(config: Config, scenario: str, concurrency: int) -> Path | None:
+def _chosen(client: ZiggyClient) -> tuple[int, int, str]:
+    """(the concurrency the client settled at, its ceiling, a note on how it got there)."""
+    return (
+        client.concurrency,
+        client.max_workers,
+        f"concurrency chosen: {client.concurrency} at the end, {client.concurrency_peak} "
+        f"at most (ceiling {client.max_workers})",
+    )
+
+
+def _profile_path(config: Config, scenario: str, concurrency: int | None) -> Path | None:
     if config.profile_dir is None:
         return None
-    return config.profile_dir / f"{scenario}-c{concurrency}.pstats"
+    shown = "default" if concurrency is None else f"c{concurrency}"
+    return config.profile_dir / f"{scenario}-{shown}.pstats"
 
 
 def _network_run(
@@ -323,6 +426,10 @@ def _network_run(
 
 PLAIN = " (plain call)"
 """Suffix of a scenario measured as a plain library call, without ``bulk_mode()``."""
+DEFAULTS = " (default settings)"
+"""Suffix of a scenario measured at the library's default settings (no ``max_workers``)."""
+BARE = "bare fetch: "
+"""Prefix of the bare-fetch baselines (``bare fetch: requests``, ``bare fetch: http.client``)."""
 
 
 def _mode(bulk: bool) -> AbstractContextManager[None]:
@@ -330,25 +437,63 @@ def _mode(bulk: bool) -> AbstractContextManager[None]:
     return bulk_mode() if bulk else nullcontext()
 
 
-def run_export(config: Config, sizes: Sizes, concurrency: int, *, bulk: bool = True) -> NetworkRun:
-    rows = server_rows(sizes)
+def _name(scenario: str, concurrency: int | None, bulk: bool) -> str:
+    return scenario + ("" if bulk else PLAIN) + (DEFAULTS if concurrency is None else "")
+
+
+def _memory(config: Config) -> AbstractContextManager[Any]:
+    """Peak memory of the block, in a memory probe's fresh process (``_memory_probe``)."""
+    return PeakMemory() if config.memory_probe else nullcontext()
+
+
+def _finish(
+    run: NetworkRun, concurrency: int | None, client: ZiggyClient, peak: Any, file_bytes: int
+) -> NetworkRun:
+    if concurrency is None:
+        level, ceiling, note = _chosen(client)
+        run.concurrency, run.pinned, run.ceiling = level, False, ceiling
+        if note:
+            run.notes.append(note)
+    if isinstance(peak, PeakMemory):
+        run.extra_rss = peak.extra
+    run.file_bytes = file_bytes
+    return run
+
+
+def run_export(
+    config: Config, sizes: Sizes, concurrency: int | None, *, bulk: bool = True
+) -> NetworkRun:
+    shown = "default" if concurrency is None else str(concurrency)
     with start_server(config.emulator, latency=config.latency) as server:
-        server.load(rows)
+        server.seed(sizes)
         with _client(server, concurrency, "source") as client:
             client.login()  # one per session, not part of the export
             server.reset_requests()
             sent_before = client.requests_sent
             with (
+                _memory(config) as peak,
                 profiled(_profile_path(config, "export", concurrency)),
                 _Measure(server) as measure,
                 _mode(bulk),
             ):
                 # what `ziggy flow export --file` runs: fetch, check, and save to a file
-                result = export_flows(client, path=config.workdir / f"export-c{concurrency}.json")
+                result = export_flows(client, path=config.workdir / f"export-{shown}.json")
             requests = server.requests()
             sent = client.requests_sent - sent_before
             retries = client.retries
-    saved = result.path
+            run = _network_run(
+                _name("export", concurrency, bulk),
+                config,
+                sizes,
+                client.max_workers,
+                measure=measure,
+                requests=requests,
+                retries=retries,
+                notes=[],
+            )
+            saved = result.path
+            size = saved.stat().st_size if saved is not None else 0
+            _finish(run, concurrency, client, peak, size)
     if saved is None or saved.read_text("utf-8") != dump_bundle(result.bundle):
         raise RuntimeError("the saved export is not the canonical text of the exported bundle")
     expected = {"flows": sizes.flows, "connections": sizes.connections, "secrets": sizes.secrets}
@@ -357,20 +502,11 @@ def run_export(config: Config, sizes: Sizes, concurrency: int, *, bulk: bool = T
         raise RuntimeError(f"the export holds {got}; expected {expected}")
     if sent != len(requests):
         raise RuntimeError(f"client counted {sent} requests, the emulator logged {len(requests)}")
-    notes = [
-        f"export_flows(path=...) saved {saved.stat().st_size / 1e6:.1f} MB",
+    run.notes[:0] = [
+        f"export_flows(path=...) saved {size / 1e6:.1f} MB",
         f"{len(result.warnings)} warnings",
     ]
-    return _network_run(
-        "export" + ("" if bulk else PLAIN),
-        config,
-        sizes,
-        concurrency,
-        measure=measure,
-        requests=requests,
-        retries=retries,
-        notes=notes,
-    )
+    return run
 
 
 def _check_import(report: ImportReport, sizes: Sizes, sizes_after: dict[str, int]) -> None:
@@ -382,32 +518,60 @@ def _check_import(report: ImportReport, sizes: Sizes, sizes_after: dict[str, int
         raise RuntimeError(f"target holds {got} after the import; expected {expected}")
 
 
+def _bundle_file(config: Config, sizes: Sizes) -> Path:
+    """The bundle file ``export_flows`` would save of that data (made once per size)."""
+    path = config.workdir / f"source-{sizes.flows}x{sizes.nodes}.json"
+    if not path.exists():
+        write_bundle_file(bundle_document(server_rows(sizes)), path)
+    return path
+
+
 def run_import(
-    config: Config, sizes: Sizes, concurrency: int, *, full_target: bool, bulk: bool = True
+    config: Config,
+    sizes: Sizes,
+    concurrency: int | None,
+    *,
+    full_target: bool,
+    bulk: bool = True,
 ) -> NetworkRun:
     scenario = "import-full" if full_target else "import-empty"
-    rows = server_rows(sizes)
-    bundle = load_bundle_text(json.dumps(bundle_document(rows)).encode("utf-8"))
+    source = _bundle_file(config, sizes)
     with start_server(
         config.emulator, latency=config.latency, hide_secret_values=config.hide_secret_values
     ) as server:
         if full_target:
-            server.load(target_rows(rows))
+            server.seed(sizes, target=True)
         with _client(server, concurrency, "target") as client:
             client.login()
             server.reset_requests()
             sent_before = client.requests_sent
-            with (
-                profiled(_profile_path(config, scenario, concurrency)),
-                _Measure(server) as measure,
-                _mode(bulk),
-            ):
-                report = import_bundle(
-                    client, bundle, mode="overwrite", rollback_dir=config.workdir / "rollback"
-                )
+            with _memory(config) as peak:
+                # what `ziggy flow import` holds at its peak: the bundle loaded, then the
+                # import (only the import is timed)
+                bundle = load_bundle(source)
+                with (
+                    profiled(_profile_path(config, scenario, concurrency)),
+                    _Measure(server) as measure,
+                    _mode(bulk),
+                ):
+                    report = import_bundle(
+                        client, bundle, mode="overwrite", rollback_dir=config.workdir / "rollback"
+                    )
+                del bundle
             requests = server.requests()
             sent = client.requests_sent - sent_before
             retries = client.retries
+            run = _network_run(
+                _name(scenario, concurrency, bulk),
+                config,
+                sizes,
+                client.max_workers,
+                measure=measure,
+                requests=requests,
+                retries=retries,
+                notes=[],
+            )
+            _finish(run, concurrency, client, peak, source.stat().st_size)
         sizes_after = server.table_sizes()
     _check_import(report, sizes, sizes_after)
     if sent != len(requests):
@@ -415,16 +579,45 @@ def run_import(
     actions: dict[str, int] = {}
     for item in report.items:
         actions[item.result.value] = actions.get(item.result.value, 0) + 1
-    notes = ["actions " + ", ".join(f"{key} {value}" for key, value in sorted(actions.items()))]
+    run.notes.insert(
+        0, "actions " + ", ".join(f"{key} {value}" for key, value in sorted(actions.items()))
+    )
+    return run
+
+
+def run_bare(config: Config, sizes: Sizes, concurrency: int, flavour: str) -> NetworkRun:
+    """The bare fetch of the export's GETs at ``concurrency`` (see ``_bare.py``)."""
+    paths = export_paths([row["uuid"] for row in server_rows(sizes)["flows"]])
+    measures: list[_Measure] = []
+    with start_server(config.emulator, latency=config.latency) as server:
+        server.seed(sizes)
+
+        def measured(work: Callable[[], None]) -> None:
+            server.reset_requests()
+            with _Measure(server) as measure:
+                work()
+            measures.append(measure)
+
+        read = fetch(
+            flavour,
+            f"{server.url}:{server.port}",
+            ("admin", "admin"),
+            paths,
+            concurrency,
+            measured=measured,
+        )
+        requests = server.requests()
+    if len(requests) != len(paths):
+        raise RuntimeError(f"bare fetch sent {len(requests)} requests; expected {len(paths)}")
     return _network_run(
-        scenario + ("" if bulk else PLAIN),
+        BARE + flavour,
         config,
         sizes,
         concurrency,
-        measure=measure,
+        measure=measures[0],
         requests=requests,
-        retries=retries,
-        notes=notes,
+        retries=0,
+        notes=[f"read {read / 1e6:.1f} MB of answers, each parsed with json.loads"],
     )
 
 
@@ -476,6 +669,79 @@ def run_load(config: Config) -> tuple[LoadRun, LoadRun, LoadRun | None, float]:
     return plain, loaded, loaded_plain, generated
 
 
+@dataclass
+class MemoryRun:
+    scenario: str
+    flows: int
+    extra_rss: float
+    file_bytes: int
+    concurrency: int
+
+    @property
+    def ratio(self) -> float:
+        return self.extra_rss / self.file_bytes if self.file_bytes else math.nan
+
+
+def run_memory(config: Config, sizes: Sizes, scenario: str) -> MemoryRun:
+    """Peak memory of ``scenario`` at default settings, in a fresh process."""
+    if scenario != "export":
+        _bundle_file(config, sizes)  # made here, so the probe does not hold its data
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(_ROOT), *(entry for entry in sys.path if entry and Path(entry).is_dir())]
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks._memory_probe",
+        scenario,
+        f"--flows={sizes.flows}",
+        f"--nodes={sizes.nodes}",
+        f"--connections={sizes.connections}",
+        f"--secrets={sizes.secrets}",
+        f"--latency-ms={config.latency * 1000:g}",
+        f"--workdir={config.workdir}",
+    ]
+    done = subprocess.run(command, cwd=_ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"memory probe {scenario} failed:\n{done.stderr}")
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    return MemoryRun(
+        scenario=scenario,
+        flows=sizes.flows,
+        extra_rss=float(data["extra_rss"]),
+        file_bytes=int(data["file_bytes"]),
+        concurrency=int(data["concurrency"]),
+    )
+
+
+def _memory_runs(config: Config, sizes: Sizes, say: Callable[[str], None]) -> list[MemoryRun]:
+    found = []
+    for scenario in ("export", "import-full"):
+        if scenario in config.scenarios:
+            say(f"memory of {scenario} ({sizes.flows} flows, default settings, fresh process) ...")
+            found.append(run_memory(config, sizes, scenario))
+    return found
+
+
+def memory_table(runs: list[MemoryRun]) -> str:
+    lines = [
+        "| memory (default settings, fresh process) | flows | bundle file MB "
+        "| peak RSS above the start, MB | x file size |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        lines.append(
+            f"| {run.scenario} | {run.flows} | {run.file_bytes / 1e6:.1f} "
+            f"| {run.extra_rss / 1e6:.0f} | {_fmt(run.ratio)} |"
+        )
+    return "\n".join(lines)
+
+
+def _memory_ratio(runs: list[MemoryRun], scenario: str) -> float | None:
+    return next((run.ratio for run in runs if run.scenario == scenario), None)
+
+
 # -- reporting ----------------------------------------------------------------------------------
 
 
@@ -503,17 +769,19 @@ def _speedup(fast: NetworkRun, slow: NetworkRun | None) -> float:
 def network_table(runs: list[NetworkRun], config: Config) -> str:
     lines = [
         "| scenario | concurrency | requests | wall s | ideal s | ratio | speed-up vs c=1 "
-        "| client CPU s | server CPU s | other processes' CPU s | retries |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| client CPU s | client CPU ms/flow | server CPU s | other processes' CPU s "
+        "| retries |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         slow = _baseline(runs, run.scenario)
-        speed = "1.00x" if run.concurrency == 1 else _times(_speedup(run, slow))
+        speed = "1.00x" if run.concurrency == 1 and run.pinned else _times(_speedup(run, slow))
         flows = f" ({run.flows} flows)" if run.flows != config.sizes.flows else ""
         lines.append(
-            f"| {run.scenario}{flows} | {run.concurrency} | {run.requests} | {run.wall:.2f} "
-            f"| {run.ideal:.2f} | {_fmt(run.ratio)} | {speed} | {run.client_cpu:.2f} "
-            f"| {_fmt(run.server_cpu)} | {_fmt(run.other_cpu)} | {run.retries} |"
+            f"| {run.scenario}{flows} | {run.shown_concurrency} | {run.requests} "
+            f"| {run.wall:.2f} | {run.ideal:.2f} | {_fmt(run.ratio)} | {speed} "
+            f"| {run.client_cpu:.2f} | {_fmt(run.cpu_per_flow_ms)} | {_fmt(run.server_cpu)} "
+            f"| {_fmt(run.other_cpu)} | {run.retries} |"
         )
     return "\n".join(lines)
 
@@ -542,25 +810,59 @@ def load_table(plain: LoadRun, loaded: LoadRun, loaded_plain: LoadRun | None = N
 
 
 def _baseline(runs: list[NetworkRun], scenario: str) -> NetworkRun | None:
-    return next((r for r in runs if r.scenario == scenario and r.concurrency == 1), None)
+    return next(
+        (r for r in runs if r.scenario == scenario and r.concurrency == 1 and r.pinned), None
+    )
 
 
 def _main_run(runs: list[NetworkRun], scenario: str, concurrency: int) -> NetworkRun | None:
     return next((r for r in runs if r.scenario == scenario and r.concurrency == concurrency), None)
 
 
-def targets(
-    config: Config, runs: list[NetworkRun], load: tuple[LoadRun, LoadRun] | None
-) -> list[Target]:
-    c = config.concurrency
-    found: list[Target] = []
+def _named(runs: list[NetworkRun], scenario: str) -> NetworkRun | None:
+    return next((r for r in runs if r.scenario == scenario), None)
 
-    def check(text: str, value: float | None, limit: float, *, at_least: bool = False) -> None:
+
+class _Checks:
+    """Targets collected in order: ``check`` one against its limit, ``info`` a figure."""
+
+    def __init__(self) -> None:
+        self.found: list[Target] = []
+
+    def check(
+        self, text: str, value: float | None, limit: float, *, at_least: bool = False
+    ) -> None:
         if value is None or math.isnan(value):
-            found.append(Target(text, "not measured", None))
+            self.found.append(Target(text, "not measured", None))
             return
         ok = value >= limit if at_least else value <= limit
-        found.append(Target(text, f"{value:.2f}", ok))
+        self.found.append(Target(text, f"{value:.2f}", ok))
+
+    def info(self, text: str, value: float | None) -> None:
+        shown = "not measured" if value is None or math.isnan(value) else f"{value:.2f}"
+        self.found.append(Target(text, shown, None))
+
+
+def _cpu_ratio(run: NetworkRun | None, bare: NetworkRun | None) -> float | None:
+    if run is None or bare is None:
+        return None
+    return run.cpu_per_flow_ms / bare.cpu_per_flow_ms
+
+
+def _bare_at(runs: list[NetworkRun], flavour: str, concurrency: int) -> NetworkRun | None:
+    return _main_run(runs, BARE + flavour, concurrency)
+
+
+def targets(
+    config: Config,
+    runs: list[NetworkRun],
+    load: tuple[LoadRun, LoadRun] | None,
+    memory: list[MemoryRun] | None = None,
+) -> list[Target]:
+    c = config.concurrency
+    checks = _Checks()
+    check = checks.check
+    found = checks.found
 
     export = _main_run(runs, "export", c)
     check(f"export <= 1.3x the ideal at concurrency {c}", export.ratio if export else None, 1.3)
@@ -598,17 +900,52 @@ def targets(
     for scenario in ("export", "import-empty", "import-full"):
         bulk, plain_call = _main_run(runs, scenario, c), _main_run(runs, scenario + PLAIN, c)
         if bulk is not None and plain_call is not None:
-            found.append(
-                Target(
-                    f"{scenario}: a plain library call's wall time / the same in bulk_mode",
-                    f"{plain_call.wall / bulk.wall:.2f}",
-                    None,
-                )
+            checks.info(
+                f"{scenario}: a plain library call's wall time / the same in bulk_mode",
+                plain_call.wall / bulk.wall,
             )
+    bare = _bare_at(runs, "requests", c)
+    if export is not None and bare is not None:
+        check(
+            f"export client CPU per flow <= 1.1x the bare requests.Session fetch's "
+            f"(both at concurrency {c}, {export.flows} flows)",
+            _cpu_ratio(export, bare),
+            1.1,
+        )
+        check(
+            f"export wall <= 1.3x the bare requests.Session fetch's at concurrency {c}",
+            export.wall / bare.wall,
+            1.3,
+        )
+        fast = _bare_at(runs, "http.client", c)
+        checks.info(
+            f"export wall / the bare http.client fetch's at concurrency {c}",
+            export.wall / fast.wall if fast else None,
+        )
+    full = _main_run(runs, "import-full", c)
+    if full is not None and bare is not None:
+        check(
+            "import-full client CPU per overwritten flow <= 2x the bare requests.Session "
+            "fetch's per flow",
+            _cpu_ratio(full, bare),
+            2.0,
+        )
+    if memory:
+        n = config.sizes.flows
+        check(
+            f"export of {n} flows: peak RSS <= 3x the bundle file",
+            _memory_ratio(memory, "export"),
+            3.0,
+        )
+        check(
+            f"overwrite import of {n} flows: peak RSS <= 4x the bundle file",
+            _memory_ratio(memory, "import-full"),
+            4.0,
+        )
     if load is not None:
         plain, loaded = load
         check("load_bundle <= 3x json.loads time", loaded.seconds / plain.seconds, 3.0)
-        check("load_bundle peak RSS <= 3x file size", loaded.extra_rss / plain.file_bytes, 3.0)
+        check("load_bundle peak RSS <= 2.5x file size", loaded.extra_rss / plain.file_bytes, 2.5)
     return found
 
 
@@ -647,6 +984,147 @@ def _load_average() -> str:
     return f"{os.getloadavg()[0]:.2f}"
 
 
+# -- the grid -------------------------------------------------------------------------------------
+
+
+@dataclass
+class GridCell:
+    """Every run of one (flows, latency) pair of the grid, measured in the same minutes."""
+
+    flows: int
+    latency: float
+    runs: list[NetworkRun]
+
+
+def _grid_runs(config: Config, say: Callable[[str], None]) -> list[GridCell]:
+    cells: list[GridCell] = []
+    for flows in config.grid_flows:
+        for latency in config.grid_latencies:
+            cell_config = replace(config, sizes=replace(config.sizes, flows=flows), latency=latency)
+            cells.append(_grid_cell(cell_config, say))
+    return cells
+
+
+def _grid_cell(config: Config, say: Callable[[str], None]) -> GridCell:
+    sizes = config.sizes
+    where = f"{sizes.flows} flows, {config.latency * 1000:g} ms"
+    runs: list[NetworkRun] = []
+    settings: list[int | None] = [*([None] if config.defaults else []), *config.grid_pinned]
+    for scenario in config.scenarios:
+        for concurrency in settings:
+            shown = "default settings" if concurrency is None else f"concurrency {concurrency}"
+            say(f"[{where}] {scenario} at {shown} ...")
+            runs.append(
+                _median_run(_measure_runs(config, scenario, sizes, concurrency, config.repeat))
+            )
+    if config.bare and "export" in config.scenarios:
+        levels = sorted({run.concurrency for run in runs if run.scenario.startswith("export")})
+        for level in levels:
+            for flavour in FLAVOURS:
+                say(f"[{where}] bare fetch ({flavour}) at concurrency {level} ...")
+                runs.append(_median_run(_bare_runs(config, sizes, level, flavour, config.repeat)))
+    return GridCell(sizes.flows, config.latency, runs)
+
+
+def grid_table(cells: list[GridCell]) -> str:
+    lines = [
+        "| flows | latency ms | scenario | concurrency | requests | wall s | ideal s | ratio "
+        "| ratio at the ceiling | x bare requests | x bare http.client | client CPU ms/flow "
+        "| bare requests CPU ms/flow | retries |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for cell in cells:
+        for run in cell.runs:
+            slow = _bare_at(cell.runs, "requests", run.concurrency)
+            fast = _bare_at(cell.runs, "http.client", run.concurrency)
+            is_export = run.scenario.startswith("export")
+            versus_slow = run.wall / slow.wall if is_export and slow else math.nan
+            versus_fast = run.wall / fast.wall if is_export and fast else math.nan
+            bare_cpu = slow.cpu_per_flow_ms if slow else math.nan
+            lines.append(
+                f"| {cell.flows} | {cell.latency * 1000:g} | {run.scenario} "
+                f"| {run.shown_concurrency} | {run.requests} | {run.wall:.2f} "
+                f"| {run.ideal:.2f} | {_fmt(run.ratio)} | {_fmt(run.ceiling_ratio)} "
+                f"| {_fmt(versus_slow)} | {_fmt(versus_fast)} | {_fmt(run.cpu_per_flow_ms)} "
+                f"| {_fmt(bare_cpu)} | {run.retries} |"
+            )
+    return "\n".join(lines)
+
+
+def _cell(cells: list[GridCell], flows: int, latency_ms: float) -> GridCell | None:
+    return next(
+        (c for c in cells if c.flows == flows and abs(c.latency * 1000 - latency_ms) < 1e-6),
+        None,
+    )
+
+
+def grid_targets(
+    config: Config, cells: list[GridCell], memory: list[MemoryRun] | None = None
+) -> list[Target]:
+    """The issue's targets, read off the grid: "1,000 flows" is the grid's smallest flow
+    count and "5,000" its largest (the same with the full sizes)."""
+    checks = _Checks()
+    if not cells:
+        return checks.found
+    small, large = min(config.grid_flows), max(config.grid_flows)
+    slow = _cell(cells, small, 100.0)
+    for scenario, limit in (("export", 1.5), ("import-empty", 1.6), ("import-full", 1.6)):
+        run = _named(slow.runs, scenario + DEFAULTS) if slow else None
+        checks.check(
+            f"default settings, {small} flows at 100 ms: {scenario} <= {limit}x the ideal at "
+            "the ceiling's concurrency",
+            run.ceiling_ratio if run else None,
+            limit,
+        )
+    middle = _cell(cells, large, 25.0)
+    export = _named(middle.runs, "export" + DEFAULTS) if middle else None
+    bare = _bare_at(middle.runs, "requests", export.concurrency) if middle and export else None
+    fast = _bare_at(middle.runs, "http.client", export.concurrency) if middle and export else None
+    checks.check(
+        f"default settings, {large} flows at 25 ms: export <= 1.3x the bare requests.Session "
+        "fetch at the same concurrency",
+        export.wall / bare.wall if export and bare else None,
+        1.3,
+    )
+    checks.info(
+        f"default settings, {large} flows at 25 ms: export / the bare http.client fetch at the "
+        "same concurrency",
+        export.wall / fast.wall if export and fast else None,
+    )
+    full = _named(middle.runs, "import-full" + DEFAULTS) if middle else None
+    checks.check(
+        f"default settings, {large} flows at 25 ms: import-full <= 1.5x its ideal at the "
+        "concurrency chosen",
+        full.ratio if full else None,
+        1.5,
+    )
+    checks.check(
+        f"client CPU per exported flow <= 1.1x the bare requests.Session fetch's ({large} "
+        "flows, 25 ms, default settings)",
+        _cpu_ratio(export, bare),
+        1.1,
+    )
+    checks.info("... the same over the bare http.client fetch's", _cpu_ratio(export, fast))
+    checks.check(
+        f"client CPU per overwritten flow <= 2x the bare requests.Session fetch's per flow "
+        f"({large} flows, 25 ms, default settings)",
+        _cpu_ratio(full, bare),
+        2.0,
+    )
+    memory = memory or []
+    checks.check(
+        f"export of {large} flows: peak RSS <= 3x the bundle file",
+        _memory_ratio(memory, "export"),
+        3.0,
+    )
+    checks.check(
+        f"overwrite import of {large} flows: peak RSS <= 4x the bundle file",
+        _memory_ratio(memory, "import-full"),
+        4.0,
+    )
+    return checks.found
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 
@@ -681,14 +1159,36 @@ def _network_runs(config: Config, say: Callable[[str], None]) -> list[NetworkRun
                     )
                 )
             )
+        if config.defaults:
+            say(f"{scenario}{DEFAULTS} ...")
+            runs.append(
+                _median_run(_measure_runs(config, scenario, config.sizes, None, config.repeat))
+            )
+    if config.bare and "export" in config.scenarios:
+        levels = sorted({config.concurrency} | {r.concurrency for r in runs if not r.pinned})
+        for level in levels:
+            for flavour in FLAVOURS:
+                say(f"bare fetch ({flavour}) at concurrency {level} ...")
+                runs.append(
+                    _median_run(_bare_runs(config, config.sizes, level, flavour, config.repeat))
+                )
     return runs
+
+
+def _report_progress(run: NetworkRun) -> None:
+    print(
+        f"  {run.requests} requests in {run.wall:.2f} s at {run.shown_concurrency} "
+        f"(ratio {_fmt(run.ratio)}, client CPU {run.cpu_per_flow_ms:.2f} ms/flow)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _measure_runs(
     config: Config,
     scenario: str,
     sizes: Sizes,
-    concurrency: int,
+    concurrency: int | None,
     repeats: int,
     *,
     bulk: bool = True,
@@ -700,11 +1200,18 @@ def _measure_runs(
         else:
             full = scenario == "import-full"
             run = run_import(config, sizes, concurrency, full_target=full, bulk=bulk)
-        print(
-            f"  {run.requests} requests in {run.wall:.2f} s (ratio {_fmt(run.ratio)})",
-            file=sys.stderr,
-            flush=True,
-        )
+        _report_progress(run)
+        measured.append(run)
+    return measured
+
+
+def _bare_runs(
+    config: Config, sizes: Sizes, concurrency: int, flavour: str, repeats: int
+) -> list[NetworkRun]:
+    measured: list[NetworkRun] = []
+    for _ in range(repeats):
+        run = run_bare(config, sizes, concurrency, flavour)
+        _report_progress(run)
         measured.append(run)
     return measured
 
@@ -736,21 +1243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(config)
 
 
-def _run(config: Config) -> int:
-    def say(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
-
-    started = time.perf_counter()
-    load_before = _load_average()
-    idle_penalty = _idle_penalty()
-    runs = _network_runs(config, say)
-    load: tuple[LoadRun, LoadRun] | None = None
-    generated = 0.0
-    if "load" in config.scenarios:
-        say(f"load: {config.load_sizes.flows} flows x {config.load_sizes.nodes} nodes ...")
-        plain, loaded, loaded_plain, generated = run_load(config)
-        load = (plain, loaded)
-
+def _print_header(config: Config, load_before: str, idle_penalty: float) -> None:
     s = config.sizes
     print(f"# ziggy-migrate benchmark{' (--quick)' if config.quick else ''}")
     print()
@@ -759,13 +1252,24 @@ def _run(config: Config) -> int:
         f"{_load_average()} at the end; CPU work right after 25 ms idle costs "
         f"{_fmt(idle_penalty)}x the same work back to back"
     )
-    print(
-        f"- data: {s.flows} flows x {s.nodes} nodes, {s.connections} connections, "
-        f"{s.secrets} secrets; latency {config.latency * 1000:g} ms per request; "
-        f"emulator in {'its own process' if config.emulator == 'process' else 'this process'}"
-        + ("; target hides secret values" if config.hide_secret_values else "")
-    )
-    if config.baseline_flows:
+    where = "its own process" if config.emulator == "process" else "this process"
+    if config.grid:
+        flows = ", ".join(str(n) for n in config.grid_flows)
+        latencies = ", ".join(f"{value * 1000:g}" for value in config.grid_latencies)
+        pinned = ", ".join(str(n) for n in config.grid_pinned)
+        print(
+            f"- grid: {flows} flows x {latencies} ms; {s.nodes} nodes per flow, "
+            f"{s.connections} connections, {s.secrets} secrets; default settings and pinned "
+            f"at {pinned}; emulator in {where}"
+        )
+    else:
+        print(
+            f"- data: {s.flows} flows x {s.nodes} nodes, {s.connections} connections, "
+            f"{s.secrets} secrets; latency {config.latency * 1000:g} ms per request; "
+            f"emulator in {where}"
+            + ("; target hides secret values" if config.hide_secret_values else "")
+        )
+    if config.baseline_flows and not config.grid:
         print(
             f"- the concurrency-1 baselines ran on {config.baseline_flows} flows; speed-ups "
             "compare time per request"
@@ -773,39 +1277,100 @@ def _run(config: Config) -> int:
     print(
         "- requests: counted in the emulator's log after the client logged in (the one "
         "login per session is not counted); ideal = requests / concurrency x latency; "
-        "ratio = wall / ideal"
+        "ratio = wall / ideal; at default settings the concurrency is the one the client "
+        "chose, and the ratio at the ceiling uses the ceiling's"
     )
     print(
         "- import-full: the target already holds every item under the same name with a "
         "different UUID (as after an earlier import), so everything matches by name; "
         "mode overwrite for both imports"
     )
+    print(
+        "- bare fetch: the export's GETs from a minimal thread pool (requests.Session, or "
+        "http.client), each answer parsed with json.loads, nothing else; client CPU per "
+        "flow is the client process's CPU time over the flows; memory: peak RSS above the "
+        "start of a fresh process running the scenario, over the bundle file's size (an "
+        "import's includes loading the bundle)"
+    )
     print()
-    if runs:
-        print(network_table(runs, config))
-        print()
-        for run in runs:
-            top = ", ".join(f"{route} {count}" for route, count in list(run.breakdown.items())[:6])
-            print(f"- {run.scenario} c={run.concurrency}: {'; '.join(run.notes)}; {top}")
-        print()
-    if load is not None:
-        print(load_table(*load, loaded_plain))
-        print()
-        print(f"- bundle file generated in {generated:.1f} s (not measured)")
-        print()
-    found = targets(config, runs, load)
+
+
+def _print_targets(found: list[Target]) -> None:
     print("| target | measured | result |")
     print("|---|---:|---|")
     for target in found:
         verdict = {True: "PASS", False: "FAIL", None: "info"}[target.ok]
         print(f"| {target.text} | {target.value} | {verdict} |")
     print()
+
+
+def _print_notes(runs: list[NetworkRun], prefix: str = "") -> None:
+    for run in runs:
+        top = ", ".join(f"{route} {count}" for route, count in list(run.breakdown.items())[:6])
+        print(f"- {prefix}{run.scenario} c={run.concurrency}: {'; '.join(run.notes)}; {top}")
+
+
+def _run(config: Config) -> int:
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    load_before = _load_average()
+    idle_penalty = _idle_penalty()
+    if config.grid:
+        cells = _grid_runs(config, say)
+        largest = replace(config.sizes, flows=max(config.grid_flows, default=config.sizes.flows))
+        memory = _memory_runs(replace(config, latency=0.025), largest, say)
+        _print_header(config, load_before, idle_penalty)
+        print(grid_table(cells))
+        print()
+        for cell in cells:
+            _print_notes(cell.runs, f"{cell.flows} flows, {cell.latency * 1000:g} ms, ")
+        print()
+        if memory:
+            print(memory_table(memory))
+            print()
+        found = grid_targets(config, cells, memory)
+        _print_targets(found)
+        print(f"total benchmark time {time.perf_counter() - started:.0f} s")
+        _print_profiles(config)
+        return 1 if any(target.ok is False for target in found) else 0
+
+    runs = _network_runs(config, say)
+    memory = _memory_runs(config, config.sizes, say)
+    load: tuple[LoadRun, LoadRun] | None = None
+    generated = 0.0
+    if "load" in config.scenarios:
+        say(f"load: {config.load_sizes.flows} flows x {config.load_sizes.nodes} nodes ...")
+        plain, loaded, loaded_plain, generated = run_load(config)
+        load = (plain, loaded)
+
+    _print_header(config, load_before, idle_penalty)
+    if runs:
+        print(network_table(runs, config))
+        print()
+        _print_notes(runs)
+        print()
+    if memory:
+        print(memory_table(memory))
+        print()
+    if load is not None:
+        print(load_table(*load, loaded_plain))
+        print()
+        print(f"- bundle file generated in {generated:.1f} s (not measured)")
+        print()
+    found = targets(config, runs, load, memory)
+    _print_targets(found)
     print(f"total benchmark time {time.perf_counter() - started:.0f} s")
+    _print_profiles(config)
+    return 1 if any(target.ok is False for target in found) else 0
+
+
+def _print_profiles(config: Config) -> None:
     if config.profile_dir is not None:
         for path in sorted(config.profile_dir.glob("*.pstats")):
             print(f"\n## profile {path.name} (top by own time)\n")
             print(top_functions(path, 20))
-    return 1 if any(target.ok is False for target in found) else 0
 
 
 if __name__ == "__main__":

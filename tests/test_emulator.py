@@ -674,6 +674,28 @@ def test_latency_overlaps_across_concurrent_requests() -> None:
     assert 0.2 <= elapsed < 10 * 0.2
 
 
+def test_capacity_turns_away_requests_above_it_with_429() -> None:
+    with ZiggyEmulator(latency=0.3, capacity=2) as ziggy:
+        url = f"{ziggy.base_url}/api/health"
+        barrier = threading.Barrier(5)
+
+        def fetch(_: int) -> int:
+            barrier.wait()
+            return requests.get(url, timeout=TIMEOUT).status_code
+
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            statuses = sorted(pool.map(fetch, range(5)))
+        assert statuses == [200, 200, 429, 429, 429]
+        assert [record.fault for record in ziggy.requests].count("capacity") == 3
+        assert (ziggy.peak_in_flight, ziggy.in_flight) == (2, 0)
+        ziggy.reset_requests()
+        assert ziggy.peak_in_flight == 0
+        ziggy.capacity = None  # a knob like the others: from the next request on
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            assert sorted(pool.map(fetch, range(5))) == [200] * 5
+        assert ziggy.peak_in_flight == 5
+
+
 def test_latency_can_change_at_runtime(emulator: ZiggyEmulator, api: Api) -> None:
     emulator.latency = 0.15
     started = time.perf_counter()

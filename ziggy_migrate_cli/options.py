@@ -165,13 +165,14 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts instead of a table (--format json).")
 ]
 ConcurrencyOption = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--concurrency",
         min=1,
         max=64,
         metavar="N",
-        help="Requests sent at once.",
+        help="Send N requests at once (default: adapt to the server, from 8 up to 64).",
+        show_default=False,
         rich_help_panel=CONNECTION_PANEL,
     ),
 ]
@@ -327,7 +328,7 @@ def chosen_mode(*, skip: bool, duplicate: bool, overwrite: bool) -> ImportMode |
 class ConnectionSettings:
     """The client options of one command line, ready to build a client from."""
 
-    concurrency: int = 8
+    concurrency: int | None = None  # None: adapt to the server
     timeout: float | None = None
     insecure: bool = False
     ca_bundle: Path | None = None

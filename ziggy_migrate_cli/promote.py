@@ -94,7 +94,7 @@ def promote_command(
     bindings: BindingsOption = None,
     keep_schedule_state: KeepScheduleStateOption = False,
     lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT,
-    concurrency: ConcurrencyOption = 8,
+    concurrency: ConcurrencyOption = None,
     timeout: TimeoutOption = None,
     retries: RetriesOption = None,
     insecure: InsecureOption = False,

@@ -218,8 +218,12 @@ def test_connection_options_reach_the_client(tmp_path: Path) -> None:
     profile = Profile(name="dev", url="https://ziggy.example.com", port=443, username="u")
     with ConnectionSettings(concurrency=3, timeout=5.0).client(profile, "pw") as client:
         assert client.max_workers == 3
+        assert not client.adaptive
         assert client.base_url == "https://ziggy.example.com:443"
         assert client.name == "dev"
+    # without --concurrency the client adapts to the server, from 8 up to 64
+    with ConnectionSettings().client(profile, "pw") as client:
+        assert (client.adaptive, client.concurrency, client.max_workers) == (True, 8, 64)
 
 
 def test_retries_bound_the_attempts(

@@ -46,9 +46,10 @@ def test_an_import_on_a_terminal_shows_a_bar_then_an_account_for_people(
     many_flows: tuple[Path, dict[str, str], ZiggyEmulator],
 ) -> None:
     bundle, env, _ = many_flows
-    run = run_in_terminal(
-        ["flow", "import", "-s", "prod", "-fp", str(bundle), "--overwrite", "--no-prompt"], env
-    )
+    # pinned at 8 in flight, so that the flows take long enough for the bar to show them
+    # (adapting, the client would finish them within one redraw)
+    command = ["flow", "import", "-s", "prod", "-fp", str(bundle), "--overwrite", "--no-prompt"]
+    run = run_in_terminal([*command, "--concurrency", "8"], env)
     assert run.exit_code == 0, run.text
     # the bar was drawn, one per phase, its flow names cut to fit the terminal
     assert BAR in run.text

@@ -108,6 +108,27 @@ MALFORMED = {
         "connections",
     ),
     "graph 50,000 deep": ("GET", "/api/flow/*", Answer.raw_json(DEEP_GRAPH), "GET /api/flow/", ""),
+    "NaN in a flow": (
+        "GET",
+        "/api/flow/*",
+        Answer.raw_json('{"uuid": "u", "name": "n", "viewport": {"zoom": NaN}}'),
+        "GET /api/flow/",
+        "",
+    ),
+    "Infinity in a list": (
+        "GET",
+        "/api/flow",
+        Answer.raw_json('[{"uuid": "u", "name": "n", "x": -Infinity}]'),
+        "GET /api/flow",
+        "",
+    ),
+    "a number past a float": (
+        "GET",
+        "/api/connection",
+        Answer.raw_json('[{"uuid": "c1", "name": "pg", "type": "Postgres", "x": 1e400}]'),
+        "GET /api/connection",
+        "",
+    ),
     "summary without uuid": (
         "GET",
         "/api/flow",

@@ -40,7 +40,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -80,6 +80,7 @@ from .references import (
     dangling_references,
     walk_flow,
 )
+from .schema_check import Check, compile_schema
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
@@ -97,6 +98,7 @@ __all__ = [
     "load_official_text",
     "save_bundle",
     "save_encoded_bundle",
+    "save_streamed_bundle",
 ]
 
 logger = logging.getLogger("ziggy_migrate.bundle")
@@ -173,6 +175,25 @@ def _flow_validator(version: int) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(
         {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/flow"}
     )
+
+
+_QUICK_CHECKS: dict[int, tuple[jsonschema.Draft202012Validator, Check]] = {}
+
+
+def _quick_check(validator: jsonschema.Draft202012Validator) -> Check:
+    """The validator's schema compiled (``schema_check.py``): True says valid at once;
+    without a compiled check everything goes to the validator. (Kept by the validator's
+    id, with the validator, so that the id stays its own: validators are not hashable.)"""
+    found = _QUICK_CHECKS.get(id(validator))
+    if found is None:
+        compiled = compile_schema(validator.schema)
+        found = (validator, compiled if compiled is not None else _never)
+        _QUICK_CHECKS[id(validator)] = found
+    return found[1]
+
+
+def _never(value: Any) -> bool:
+    return False
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -544,6 +565,8 @@ def _schema_error(
 ) -> tuple[str, list[str | int]] | None:
     """The most relevant schema error in ``instance`` (message and path), or None."""
     try:
+        if _quick_check(validator)(instance):
+            return None
         error = best_match(validator.iter_errors(instance))
     except RecursionError:
         raise BundleError("JSON nested too deeply to be a bundle") from None
@@ -668,12 +691,15 @@ def encode_flow(flow: Flow, *, check: bool = False) -> EncodedJSON:
     ``check_bundle(checked_flows=...)`` then skips: the export does that work while later
     flows are on the wire instead of after the last one. Raises :class:`BundleError` for
     what breaks the schema (naming the field) or what JSON cannot hold.
+
+    For flows read from a server or a bundle, whose parsers let no NaN or infinity
+    through (orjson may encode them: see ``encode_ahead``'s ``parsed``).
     """
     document = _convert.unstructure(flow)
     if check:
         _check_flow_document(document)
     try:
-        return encode_ahead(document, _FLOW_INDENT)
+        return encode_ahead(document, _FLOW_INDENT, parsed=True)
     except (ValueError, TypeError) as exc:  # NaN, or a value JSON cannot hold
         raise BundleError(f"cannot be written as JSON: {exc}") from None
 
@@ -750,4 +776,34 @@ def save_encoded_bundle(
         write_directory(_canonical_document(bundle), target)
     else:
         write_atomically(target, _dump(bundle, encoded_flows))
+    return target
+
+
+def save_streamed_bundle(
+    bundle: Bundle, path: str | os.PathLike[str], flow_text: Callable[[str], str]
+) -> Path:
+    """:func:`save_encoded_bundle` (one file) for flows whose texts, made by
+    :func:`encode_flow`, are not in memory: ``flow_text(uuid)`` gives each in turn as the
+    file is written, so only one is held at a time. ``bundle``'s flows need only their
+    names and UUIDs (for the order); their graphs are not read.
+    """
+    # A marker per flow, in canonical text where the flow's text goes: canonical text
+    # escapes every control character, so a NUL in a piece is a marker's.
+    markers = {
+        flow.uuid: EncodedJSON(f"\x00{flow.uuid}\x00", _FLOW_INDENT) for flow in bundle.flows
+    }
+
+    def pieces() -> Iterator[str]:
+        for part in _dump(bundle, markers):
+            start = part.find("\x00")
+            if start < 0:
+                yield part
+                continue
+            end = part.index("\x00", start + 1)
+            yield part[:start]
+            yield flow_text(part[start + 1 : end])
+            yield part[end + 1 :]
+
+    target = Path(path)
+    write_atomically(target, pieces())
     return target

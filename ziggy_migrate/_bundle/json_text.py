@@ -20,6 +20,8 @@ from collections.abc import Callable
 from json.encoder import encode_basestring as _escape
 from typing import Any
 
+from .._vocabulary.fast_json import dumps_indented
+
 __all__ = [
     "DuplicateKey",
     "EncodedJSON",
@@ -237,10 +239,18 @@ class EncodedJSON(str):
         return self.replace("\n" + self.indent, "\n" + indent)
 
 
-def encode_ahead(value: Any, indent: str = "") -> EncodedJSON:
+def encode_ahead(value: Any, indent: str = "", *, parsed: bool = False) -> EncodedJSON:
     """The canonical text of ``value`` for writing at depth ``indent`` later (see
-    :class:`EncodedJSON`). Raises as :func:`dumps_canonical` does."""
+    :class:`EncodedJSON`). Raises as :func:`dumps_canonical` does.
+
+    ``parsed`` says ``value`` is plain JSON as a strict parser makes it (no NaN or
+    infinity, no text made ahead inside): then orjson may make the same text faster
+    (``fast_json.dumps_indented``)."""
     if type(value) in _CONTAINERS:
+        if parsed:
+            fast = dumps_indented(value)
+            if fast is not None:
+                return EncodedJSON(fast.replace("\n", "\n" + indent) if indent else fast, indent)
         parts: list[str] = []
         _encode_container(value, indent, parts)
         return EncodedJSON("".join(parts), indent)

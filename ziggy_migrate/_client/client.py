@@ -43,6 +43,7 @@ from .._vocabulary.models import (
     VersionInfo,
 )
 from . import shapes
+from .concurrency import DEFAULT_MAX_CONCURRENCY, ConcurrencyLimit
 from .shapes import Shape
 from .transport import (
     DEFAULT_MAX_ANSWER_BYTES,
@@ -54,7 +55,13 @@ from .transport import (
     quote_segment,
 )
 
-__all__ = ["DEFAULT_MAX_ANSWER_BYTES", "DEFAULT_TIMEOUT", "RetryPolicy", "ZiggyClient"]
+__all__ = [
+    "DEFAULT_MAX_ANSWER_BYTES",
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_TIMEOUT",
+    "RetryPolicy",
+    "ZiggyClient",
+]
 
 logger = logging.getLogger("ziggy_migrate.client")
 
@@ -97,7 +104,14 @@ class ZiggyClient:
     ``url`` is the scheme and host without port (``https://prod.example.com``), as Ziggy
     profiles store it; ``port`` is separate. The client logs in on first use, renews its
     token when the server answers 401, and is safe to share between threads (the engine
-    sends independent requests concurrently, up to ``max_workers`` at once).
+    sends independent requests concurrently).
+
+    How many requests are in flight at once adapts to the server by default: it starts
+    at 8, widens while answers stay fast and healthy, and narrows on 429/503 answers,
+    timeouts and climbing latency (``concurrency.py``), up to ``max_concurrency``.
+    ``max_workers=N`` pins it at ``N`` instead. :attr:`concurrency` is the level now,
+    :attr:`max_workers` the most there can ever be (the engine sizes its thread pools
+    by it).
 
     ``timeout`` is a number of seconds, or a (connect, read) pair; every attempt ends
     within it (the read part), however slowly the server sends. No answer is read past
@@ -116,7 +130,8 @@ class ZiggyClient:
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         verify: bool | str = True,
         retry: RetryPolicy | None = None,
-        max_workers: int = 8,
+        max_workers: int | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         name: str | None = None,
         tenant_id: str = SOLO_TENANT,
         max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
@@ -125,7 +140,11 @@ class ZiggyClient:
         self.url = url.rstrip("/")
         self.port = port
         self.name = name
-        self.max_workers = max(1, max_workers)
+        pinned = None if max_workers is None else max(1, max_workers)
+        self._limit = ConcurrencyLimit(
+            fixed=pinned, ceiling=max(1, max_concurrency), name=self.base_url
+        )
+        self.max_workers = self._limit.ceiling
         self._transport = Transport(
             self.base_url,
             username,
@@ -137,6 +156,7 @@ class ZiggyClient:
             tenant_id=tenant_id,
             max_answer_bytes=max_answer_bytes,
             on_retry=on_retry,
+            concurrency=self._limit,
         )
         self._tenant_id = tenant_id
 
@@ -147,6 +167,21 @@ class ZiggyClient:
     def base_url(self) -> str:
         """``url:port`` (the port is left out when None)."""
         return self.url if self.port is None else f"{self.url}:{self.port}"
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether the concurrency adapts to the server (no ``max_workers`` given)."""
+        return self._limit.adaptive
+
+    @property
+    def concurrency(self) -> int:
+        """How many requests this client may have in flight now."""
+        return self._limit.level
+
+    @property
+    def concurrency_peak(self) -> int:
+        """The highest :attr:`concurrency` so far."""
+        return self._limit.peak
 
     @property
     def retries(self) -> int:

@@ -16,7 +16,6 @@ What is *not* safe to repeat (a create) is never retried here: the caller gets
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import os
 import random
@@ -47,7 +46,9 @@ from .._vocabulary.errors import (
     ServerUnreachableError,
     ZiggyError,
 )
+from .._vocabulary.fast_json import NonFiniteNumber, parse_answer
 from .._vocabulary.redact import SensitiveValues
+from .concurrency import ConcurrencyLimit, Outcome, outcome_of
 from .deadline import Deadlines, watch_connections
 from .shapes import malformed
 
@@ -283,6 +284,7 @@ class Transport:
         tenant_id: str = SOLO_TENANT,
         max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
         on_retry: RetryCallback | None = None,
+        concurrency: ConcurrencyLimit | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._username = username
@@ -302,6 +304,7 @@ class Transport:
         self._rng = random.Random()  # noqa: S311 - jitter, not cryptography
         self._sensitive = SensitiveValues((password,))
         self._deadlines = Deadlines()
+        self.concurrency = concurrency or ConcurrencyLimit(fixed=pool_size, name=self.base_url)
         self.retries = 0
         self.requests_sent = 0
         self._proxies = requests.utils.get_environ_proxies(self.base_url)
@@ -584,30 +587,43 @@ class Transport:
         prepared.prepare_headers(headers)
         prepared.prepare_body(data=None, files=None, json=json_body)
         prepared.prepare_hooks(None)
+        ticket = self.concurrency.acquire(_kind_of(method, path))
+        outcome = Outcome.FAILED
         started = time.monotonic()
         with self._stats_lock:
             self.requests_sent += 1
-        with self._deadlines.watching(self._deadline) as watch:
-            try:
-                response = self._adapter.send(
-                    prepared, timeout=self._timeout, verify=self._tls_verify, proxies=self._proxies
-                )
-                answer = self._read(response, method, path)
-            except ZiggyError:
-                raise
-            except Exception as exc:
-                if watch.expired:  # the deadline cut the connection: a timeout, not a drop
-                    raise requests.exceptions.ReadTimeout(
-                        f"no whole answer within {self._deadline:g} s"
-                    ) from None
-                # requests reports a read that timed out halfway as a connection error
-                if (
-                    isinstance(exc, requests.ConnectionError)
-                    and exc.args
-                    and isinstance(exc.args[0], ReadTimeoutError)
-                ):
-                    raise requests.exceptions.ReadTimeout(str(exc.args[0])) from None
-                raise
+        try:
+            with self._deadlines.watching(self._deadline) as watch:
+                try:
+                    response = self._adapter.send(
+                        prepared,
+                        timeout=self._timeout,
+                        verify=self._tls_verify,
+                        proxies=self._proxies,
+                    )
+                    answer = self._read(response, method, path)
+                except ZiggyError:
+                    raise
+                except Exception as exc:
+                    if watch.expired:  # the deadline cut the connection: a timeout, not a drop
+                        outcome = Outcome.OVERLOADED
+                        raise requests.exceptions.ReadTimeout(
+                            f"no whole answer within {self._deadline:g} s"
+                        ) from None
+                    # requests reports a read that timed out halfway as a connection error
+                    if (
+                        isinstance(exc, requests.ConnectionError)
+                        and exc.args
+                        and isinstance(exc.args[0], ReadTimeoutError)
+                    ):
+                        outcome = Outcome.OVERLOADED
+                        raise requests.exceptions.ReadTimeout(str(exc.args[0])) from None
+                    if isinstance(exc, requests.Timeout):
+                        outcome = Outcome.OVERLOADED
+                    raise
+            outcome = outcome_of(answer.status)
+        finally:
+            self.concurrency.release(ticket, outcome)
         logger.debug(
             "%s %s -> %s in %.0f ms",
             method,
@@ -691,7 +707,9 @@ class Transport:
         if not answer.body:
             return True, None
         try:
-            return True, json.loads(answer.body)  # bytes: UTF-8 (or -16/-32), RFC 8259
+            return True, parse_answer(answer.body)  # bytes: UTF-8 (or -16/-32), RFC 8259
+        except NonFiniteNumber as exc:
+            raise malformed(where, self.base_url, "", f"holds {exc.what}", answer.status) from None
         except RecursionError:
             raise malformed(
                 where,
@@ -782,6 +800,13 @@ class Transport:
     def close(self) -> None:
         self._adapter.close()
         self._deadlines.close()
+
+
+def _kind_of(method: str, path: str) -> str:
+    """What sort of request this is, for comparing answer times: the method, the first
+    two path segments and how many there are (a list and one of its items differ)."""
+    head = "/".join(path.split("/", 3)[:3])
+    return f"{method} {head} {path.count('/')}"
 
 
 def _glimpse(text: str, redact: Callable[[str], str]) -> str:

@@ -634,7 +634,6 @@ class _Applier:
         self.uuids: dict[str, str] = {}
         self.secret_names: dict[str, str] = {}
         self._flow_references: dict[str, References] = {}
-        self._contents: dict[str, Flow] = {}  # flow source UUID -> content to write
         self._writers: dict[ItemKind, tuple[Callable[[Any], Any], Callable[[str, Any], None]]] = {
             ItemKind.SECRET: (client.create_secret, client.update_secret),
             ItemKind.CONNECTION: (client.create_connection, client.update_connection),
@@ -681,24 +680,18 @@ class _Applier:
         self._fail_flows_with_missing_dependencies(flows)
         shells = [o for o in flows if o.error is None and o.target_uuid is None]
         self._parallel(self._create_shell, shells)
-        # Every flow now has its UUID on the target, so the content (references rewired)
-        # of a flow to be overwritten is made by the worker that takes its named save,
-        # while other saves are on the wire, rather than in the writing phase; other flows
-        # get theirs while they are written. Only a shell removed below (its flow failed)
-        # changes the map; then the contents are made again.
-        self.uuids = self._uuid_map()
+        # Each flow's content (references rewired to the target's UUIDs, settled once the
+        # shells exist and the unused ones are removed) is made by the worker that writes
+        # it, never held for all flows at once: that would be another copy of every graph.
         overwrites = [o for o in flows if o.error is None and o.item.action is Action.OVERWRITE]
         try:
-            self._parallel(self._save_and_prepare, overwrites)
+            self._parallel(self._save, overwrites)
         finally:  # interrupted or not: the saves made are noted, so a re-run skips them
             if self.pre_import_saved and self.on_pre_import_saves is not None:
                 self.on_pre_import_saves(list(self.pre_import_saved))
         self._fail_flows_with_missing_dependencies(flows)
         self._remove_unused_shells(shells)
-        uuids = self._uuid_map()
-        if uuids != self.uuids:
-            self._contents.clear()
-            self.uuids = uuids
+        self.uuids = self._uuid_map()
         self._parallel(self._write_flow_content, [o for o in flows if o.error is None])
         for outcome in self._of_kind(ItemKind.FLOW):
             if outcome.item.action is Action.LEAVE:
@@ -748,13 +741,12 @@ class _Applier:
         flow = self._source(outcome, Flow)
         outcome.target_uuid = self.client.create_flow(outcome.item.target_name, flow.listener_type)
 
-    def _save_and_prepare(self, outcome: _Outcome) -> None:
-        """The "Pre import" named save of a flow to be overwritten, then its new content."""
+    def _save(self, outcome: _Outcome) -> None:
+        """The "Pre import" named save of a flow to be overwritten."""
         assert outcome.target_uuid is not None
         if outcome.target_uuid not in self.already_saved:
             self.client.create_named_save(outcome.target_uuid, PRE_IMPORT_SAVE_NAME)
             self.pre_import_saved.append(outcome.target_uuid)
-        self._contents[outcome.item.source_uuid] = self._content(outcome)
 
     def _content(self, outcome: _Outcome) -> Flow:
         """The flow as it is written: target name, references pointing at the target."""
@@ -768,10 +760,7 @@ class _Applier:
 
     def _write_flow_content(self, outcome: _Outcome) -> None:
         assert outcome.target_uuid is not None
-        content = self._contents.pop(outcome.item.source_uuid, None)
-        if content is None:
-            content = self._content(outcome)
-        self.client.update_flow(outcome.target_uuid, content)
+        self.client.update_flow(outcome.target_uuid, self._content(outcome))
         self._processed(outcome)
 
     # -- dependencies -----------------------------------------------------------------------

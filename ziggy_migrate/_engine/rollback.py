@@ -15,22 +15,24 @@ target back as it was before the interrupted run.
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
+import itertools
 import logging
 import os
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 import attrs
 
-from .._bundle.bundle import encode_flow, load_bundle, save_encoded_bundle
-from .._bundle.json_text import EncodedJSON
+from .._bundle.bundle import encode_flow, load_bundle, save_streamed_bundle
 from .._bundle.references import References, dangling_references, walk_flow
 from .._client.client import ZiggyClient
 from .._version import __version__
-from .._vocabulary.enums import Action, Layout
+from .._vocabulary.enums import Action
 from .._vocabulary.errors import ZiggyError
 from .._vocabulary.models import Bundle, Flow, ItemKind, Provenance, SourceServer
 from .._vocabulary.state_dir import server_slug, state_dir
@@ -39,6 +41,8 @@ from .plan import ImportPlan, TargetItem
 __all__ = ["default_rollback_dir", "earlier_copies", "write_rollback_bundle"]
 
 logger = logging.getLogger("ziggy_migrate.rollback")
+
+T = TypeVar("T")
 
 Copies = dict[tuple[ItemKind, str], Any]
 """Items by (kind, UUID), as a rollback bundle holds them."""
@@ -73,7 +77,7 @@ def write_rollback_bundle(
     }
     if not any(overwritten.values()):
         return None
-    listed = {
+    listed: dict[ItemKind, dict[str, Any]] = {
         kind: {item.uuid: item.item for item in target[kind]}
         for kind in ItemKind
         if kind is not ItemKind.FLOW
@@ -81,23 +85,53 @@ def write_rollback_bundle(
     for kind, uuid in earlier:
         if kind is not ItemKind.FLOW and uuid in listed[kind]:
             listed[kind][uuid] = earlier[(kind, uuid)]
+    # Each flow is encoded once, as it arrives (while later ones are on the wire), and its
+    # text goes to a spool file at once; what stays in memory is what it refers to and a
+    # stub without its graph (name and UUID, for the file's order). The file is then
+    # written from the spool, one flow's text at a time.
     flows: dict[str, Flow] = {}
     references: dict[str, References] = {}
-    encoded: dict[str, EncodedJSON] = {}
-    kept = [uuid for uuid in overwritten[ItemKind.FLOW] if (ItemKind.FLOW, uuid) in earlier]
-    fetch = [uuid for uuid in overwritten[ItemKind.FLOW] if (ItemKind.FLOW, uuid) not in earlier]
-    with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
-        # each flow is walked and encoded as it arrives, while later ones are on the wire
-        arriving = pool.map(client.get_flow, fetch)
-        for flow in [earlier[(ItemKind.FLOW, uuid)] for uuid in kept]:
-            flows[flow.uuid] = flow
+    with tempfile.TemporaryFile(dir=_spool_dir(directory)) as spool:
+        spooled = _Spool(spool)
+
+        def keep(flow: Flow) -> None:
             references[flow.uuid] = walk_flow(flow)
-            encoded[flow.uuid] = encode_flow(flow)
-        for fetched in arriving:
-            flow = fetched.flow
-            flows[flow.uuid] = flow
-            references[flow.uuid] = walk_flow(flow)
-            encoded[flow.uuid] = encode_flow(flow)
+            spooled.add(flow.uuid, encode_flow(flow))
+            flows[flow.uuid] = attrs.evolve(flow, nodes=[], edges=[], viewport={})
+
+        kept = [uuid for uuid in overwritten[ItemKind.FLOW] if (ItemKind.FLOW, uuid) in earlier]
+        fetch = [
+            uuid for uuid in overwritten[ItemKind.FLOW] if (ItemKind.FLOW, uuid) not in earlier
+        ]
+        with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
+            ahead = 2 * client.max_workers
+            arriving = _fetched_in_order(pool, client.get_flow, fetch, ahead=ahead)
+            for uuid in kept:
+                keep(earlier[(ItemKind.FLOW, uuid)])
+            for fetched in arriving:
+                keep(fetched.flow)
+        return _save(
+            client,
+            overwritten,
+            listed,
+            flows=flows,
+            references=references,
+            directory=directory,
+            flow_text=spooled.text,
+        )
+
+
+def _save(
+    client: ZiggyClient,
+    overwritten: dict[ItemKind, list[str]],
+    listed: dict[ItemKind, dict[str, Any]],
+    *,
+    flows: dict[str, Flow],
+    references: dict[str, References],
+    directory: Path,
+    flow_text: Callable[[str], str],
+) -> Path:
+    """The rollback bundle written: the flows' texts from ``flow_text``, the rest here."""
     items: dict[str, Any] = {
         kind.plural: tuple(listed[kind][uuid] for uuid in overwritten[kind])
         for kind in ItemKind
@@ -116,9 +150,58 @@ def write_rollback_bundle(
     # file loads as a bundle of its own.
     dangling = dangling_references(bundle, references)
     bundle = attrs.evolve(bundle, unresolved_references=tuple(d.reference for d in dangling))
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = f"rollback-{server_slug(client.base_url)}-{_now(compact=True)}.json"
-    return save_encoded_bundle(bundle, directory / name, layout=Layout.FILE, encoded_flows=encoded)
+    return save_streamed_bundle(bundle, directory / name, flow_text)
+
+
+def _spool_dir(directory: Path) -> Path:
+    """The rollback folder, made if need be: the spool lives beside the file it becomes
+    (the same disk, and the same permissions: a flow holds no secret value, but it is
+    the target's)."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return directory
+
+
+class _Spool:
+    """Flow texts in a temporary file, by UUID, read back one at a time."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self._where: dict[str, tuple[int, int]] = {}
+        self._end = 0
+
+    def add(self, uuid: str, text: str) -> None:
+        data = text.encode("utf-8")
+        self._handle.seek(self._end)
+        self._handle.write(data)
+        self._where[uuid] = (self._end, len(data))
+        self._end += len(data)
+
+    def text(self, uuid: str) -> str:
+        offset, size = self._where[uuid]
+        self._handle.seek(offset)
+        return self._handle.read(size).decode("utf-8")
+
+
+def _fetched_in_order(
+    pool: ThreadPoolExecutor, fetch: Callable[[str], T], keys: Sequence[str], *, ahead: int
+) -> Iterator[T]:
+    """``pool.map(fetch, keys)``, but never more than ``ahead`` answers fetched and not yet
+    taken: ``map`` asks for all at once, and when this thread takes them slower than they
+    come, every answer, graph and all, would be waiting in memory at the same time."""
+    pending: collections.deque[Future[T]] = collections.deque()
+    remaining = iter(keys)
+    for key in itertools.islice(remaining, ahead):
+        pending.append(pool.submit(fetch, key))
+    try:
+        while pending:
+            result = pending.popleft().result()
+            for key in itertools.islice(remaining, 1):
+                pending.append(pool.submit(fetch, key))
+            yield result
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 def earlier_copies(wanted: Mapping[tuple[ItemKind, str], str]) -> Copies:

@@ -40,7 +40,7 @@ from ._store import (
     ApiError,
     Store,
 )
-from ._wire import _HttpServer, _Incoming, _Reply
+from ._wire import _error, _HttpServer, _Incoming, _Reply
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,9 @@ class RecordedRequest:
     status the applied request answered or would have; it is 0 for ``drop_before``
     (nothing was applied). ``fault`` is ``"500"``, ``"503"``, ``"429"``,
     ``"drop_before"``, ``"drop_after"``, ``"cut_short"``, ``"override"`` (an
-    :class:`Answer` given to :meth:`ZiggyEmulator.override` answered it) or None.
+    :class:`Answer` given to :meth:`ZiggyEmulator.override` answered it),
+    ``"capacity"`` (answered 429 because ``capacity`` requests were already in flight)
+    or None.
     """
 
     method: str
@@ -107,7 +109,10 @@ class ZiggyEmulator:
     answer quotes the request it failed on, password and all, and the secret values the
     server holds, as a stack trace dumping its context would), or be told exactly what
     to answer to some requests (``override``: malformed answers, other web servers'
-    pages, trickled, endless or silent answers, gzip bombs). With an ``ssl_context`` (a
+    pages, trickled, endless or silent answers, gzip bombs), or have a capacity
+    (``capacity``: a request arriving while that many are in flight is answered 429, as
+    a server at its limit does; ``peak_in_flight`` says how many it ever served at
+    once). With an ``ssl_context`` (a
     server-side context holding a certificate) it serves HTTPS instead. Every knob may
     be changed while it runs and applies from the next request on (``token_lifetime`` to
     tokens already issued, too).
@@ -133,6 +138,7 @@ class ZiggyEmulator:
         leaky_errors: bool = False,
         name: str = "ziggy",
         ssl_context: ssl.SSLContext | None = None,
+        capacity: int | None = None,
     ) -> None:
         self.username = username
         self.password = password
@@ -156,6 +162,10 @@ class ZiggyEmulator:
         self._server: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
+        self.capacity = capacity
+        self._in_flight = 0
+        self._peak_in_flight = 0
+        self._flight_lock = threading.Lock()
 
     def __repr__(self) -> str:
         state = "running" if self._server is not None else "stopped"
@@ -434,7 +444,21 @@ class ZiggyEmulator:
         )
 
     def reset_requests(self) -> None:
+        """Forget the requests logged so far, and the peak of requests in flight."""
         self._log.reset()
+        with self._flight_lock:
+            self._peak_in_flight = self._in_flight
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being served right now (from arrival, latency included, to the answer)."""
+        return self._in_flight
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most requests served at once since the start or :meth:`reset_requests`
+        (requests turned away by ``capacity`` are not served, so not counted)."""
+        return self._peak_in_flight
 
     def expire_tokens(self) -> None:
         """Invalidate every token issued so far (they still count as issued for refresh)."""
@@ -448,11 +472,34 @@ class ZiggyEmulator:
     # ---- request processing (called by the handler threads)
 
     def _process(self, incoming: _Incoming) -> _Reply | None:
-        """Latency, then the fault dice, then the API; logs the request either way.
+        """The capacity, latency, then the fault dice, then the API; logs the request
+        either way.
 
         Returns the answer to send, or None when the connection must be dropped.
         """
         ticket = self._log.reserve()
+        with self._flight_lock:
+            capacity = self.capacity
+            turned_away = capacity is not None and self._in_flight >= capacity
+            if not turned_away:
+                self._in_flight += 1
+                self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+        if turned_away:
+            if self.latency > 0:  # the refusal travels as far as an answer
+                time.sleep(self.latency)
+            reply = _error(429, "ThrottlerException: Too Many Requests")
+            self._log.fill(
+                ticket,
+                RecordedRequest(incoming.method, incoming.path, incoming.query, 429, "capacity"),
+            )
+            return reply
+        try:
+            return self._served(incoming, ticket)
+        finally:
+            with self._flight_lock:
+                self._in_flight -= 1
+
+    def _served(self, incoming: _Incoming, ticket: int) -> _Reply | None:
         if self.latency > 0:
             time.sleep(self.latency)
         answer = self._overrides.take(incoming.method, incoming.path)

@@ -191,8 +191,8 @@ class _ServerAdapter(HTTPAdapter):
     the server, the proxies and the TLS settings are fixed for the session, so the pool is
     looked up once per TLS setting and the proxy decision is made once; cookies are never
     read, since the token comes in the login answer's body and every call sends its own.
-    That is 0.03-0.05 ms of the 0.38 ms a request (its answer parsed) costs the client
-    in one thread; at 16 requests in flight it is time other requests wait for the GIL.
+    That is CPU saved on every request, which at many requests in flight is time other
+    requests would wait for the GIL (``benchmarks/README.md`` has the figures).
     Subclassing the adapter is the extension point requests documents for this; a URL
     outside the server (there is none today) takes the stock path. The pools it hands out
     make connections that attach to their attempt's deadline (``deadline.py``).
@@ -250,8 +250,8 @@ class Transport:
 
     Requests go straight to requests' transport adapter (:class:`_ServerAdapter`), not
     through ``Session.request``. The session layer's cookie jars, hooks, redirect handling
-    and per-call environment lookups are all unused here and cost about 0.25 ms of CPU per
-    call, a sixth of the time a request may take at 16 in flight and 25 ms round trips.
+    and per-call environment lookups are all unused here, and their CPU per call is a
+    real share of a request's at many requests in flight (see ``benchmarks/README.md``).
     What the environment says (proxy variables, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``)
     is read once, here; netrc is never used, since every call carries its own token.
     Redirects are refused with an error rather than followed, so the token (sent in a

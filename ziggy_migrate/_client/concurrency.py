@@ -18,7 +18,7 @@ concurrency-limits do (additive increase, multiplicative decrease):
   round-trip time: once more requests in flight no longer raise the throughput, they
   only lengthen the round trip. So each answer's time is compared with the fastest seen
   for the same kind of request (method and path shape, since a list and a single item
-  differ by nature), and a window whose median is over twice that narrows the limit by
+  differ by nature), and a window whose median is over 1.5 times that narrows the limit by
   a tenth. This never takes the limit below where it started: that only says more in
   flight stopped helping, not that the server is in trouble.
 - **A ceiling** bounds it (64 by default), and so do the callers' thread pools.
@@ -53,7 +53,7 @@ DEFAULT_MAX_CONCURRENCY = 64
 
 _OVERLOAD_FACTOR = 0.7
 _LATENCY_FACTOR = 0.9
-_LATENCY_TOLERANCE = 2.0
+_LATENCY_TOLERANCE = 1.5
 _MIN_WINDOW = 4
 
 

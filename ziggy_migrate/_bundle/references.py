@@ -195,22 +195,87 @@ def rewrite(
 
     A string equal to a mapped UUID is replaced whole; UUID-shaped tokens inside longer
     strings (a URL, a script) are replaced too. ``secrets.OLD`` becomes ``secrets.NEW``
-    where a secret was imported under another name. Unmapped text is left as it is.
+    where a secret was imported under another name. Unmapped text is left as it is, and
+    keys are never changed.
+
+    This runs over every flow an import writes, so, like :func:`find_references`, it is a
+    tight walk: exact JSON types first (subclasses still count), and a string is only
+    searched for tokens when it could hold one (36 characters or more with a ``-``, or
+    ``secrets.`` with secrets renamed), and only substituted when a token it holds is
+    mapped.
     """
+    kind = type(value)
+    if kind is dict:
+        return _rewrite_dict(value, uuids, secret_names)
+    if kind is list:
+        return _rewrite_list(value, uuids, secret_names)
     if isinstance(value, str):
         return _rewrite_text(value, uuids, secret_names)
     if isinstance(value, dict):
-        return {key: rewrite(item, uuids, secret_names) for key, item in value.items()}
+        return _rewrite_dict(value, uuids, secret_names)
     if isinstance(value, list):
-        return [rewrite(item, uuids, secret_names) for item in value]
+        return _rewrite_list(value, uuids, secret_names)
     return value
+
+
+_UUID_LENGTH = 36
+"""The length of a UUID token: shorter text cannot hold one."""
+
+
+def _rewrite_dict(
+    value: dict[Any, Any], uuids: Mapping[str, str], secret_names: Mapping[str, str]
+) -> dict[Any, Any]:
+    copy: dict[Any, Any] = {}
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str:
+            if (
+                item in uuids
+                or (len(item) >= _UUID_LENGTH and "-" in item)
+                or (secret_names and "secrets." in item)
+            ):
+                item = _rewrite_text(item, uuids, secret_names)
+        elif kind is dict:
+            item = _rewrite_dict(item, uuids, secret_names)
+        elif kind is list:
+            item = _rewrite_list(item, uuids, secret_names)
+        elif item is not None and kind is not int and kind is not bool and kind is not float:
+            item = rewrite(item, uuids, secret_names)
+        copy[key] = item
+    return copy
+
+
+def _rewrite_list(
+    value: list[Any], uuids: Mapping[str, str], secret_names: Mapping[str, str]
+) -> list[Any]:
+    copy: list[Any] = []
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            if (
+                item in uuids
+                or (len(item) >= _UUID_LENGTH and "-" in item)
+                or (secret_names and "secrets." in item)
+            ):
+                item = _rewrite_text(item, uuids, secret_names)
+        elif kind is dict:
+            item = _rewrite_dict(item, uuids, secret_names)
+        elif kind is list:
+            item = _rewrite_list(item, uuids, secret_names)
+        elif item is not None and kind is not int and kind is not bool and kind is not float:
+            item = rewrite(item, uuids, secret_names)
+        copy.append(item)
+    return copy
 
 
 def _rewrite_text(text: str, uuids: Mapping[str, str], secret_names: Mapping[str, str]) -> str:
     if text in uuids:
         return uuids[text]
-    if uuids and "-" in text:
-        text = _UUID_TOKEN.sub(lambda match: uuids.get(match.group(0), match.group(0)), text)
+    if uuids and len(text) >= _UUID_LENGTH and "-" in text:
+        # most UUIDs in a graph are not mapped (block and edge ids): finding them is
+        # cheap, substituting them one callback at a time is not
+        if any(token in uuids for token in _UUID_TOKEN.findall(text)):
+            text = _UUID_TOKEN.sub(lambda match: uuids.get(match.group(0), match.group(0)), text)
     if secret_names and "secrets." in text:
         text = SECRET_REFERENCE.sub(
             lambda match: "secrets." + secret_names.get(match.group(1), match.group(1)), text

@@ -46,7 +46,7 @@ from .._vocabulary.errors import (
     ServerUnreachableError,
     ZiggyError,
 )
-from .._vocabulary.fast_json import NonFiniteNumber, parse_answer
+from .._vocabulary.fast_json import NonFiniteNumber, dumps_body, parse_answer
 from .._vocabulary.redact import SensitiveValues
 from .concurrency import ConcurrencyLimit, Outcome, outcome_of
 from .deadline import Deadlines, watch_connections
@@ -520,13 +520,14 @@ class Transport:
         be sent again too).
         """
         repeatable = method in IDEMPOTENT_METHODS or retry_writes
+        body = None if json_body is None else _encoded(json_body)  # once for every attempt
         started = time.monotonic()
         failures = 0
         just_renewed = False
         while True:
             sent_token = self._ensure_token() if authenticated else None
             try:
-                answer = self._send_once(method, path, params, json_body, sent_token)
+                answer = self._send_once(method, path, params, body, sent_token)
             except requests.exceptions.SSLError as exc:
                 # not transient, and nothing was sent: retrying or "cannot reach" would
                 # send the operator looking in the wrong place
@@ -567,7 +568,7 @@ class Transport:
         method: str,
         path: str,
         params: Mapping[str, str] | None,
-        json_body: Any,
+        body: bytes | None,
         token: str | None,
     ) -> _Answer:
         headers = {
@@ -575,6 +576,8 @@ class Transport:
             "Accept-Encoding": "gzip, deflate",
             "User-Agent": _USER_AGENT,
         }
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
             headers["Cookie"] = f"tenantId={self._tenant_id}; provider=email; accessToken={token}"
@@ -585,7 +588,7 @@ class Transport:
         else:
             prepared.prepare_url(self.base_url + path, params)
         prepared.prepare_headers(headers)
-        prepared.prepare_body(data=None, files=None, json=json_body)
+        prepared.prepare_body(data=body, files=None)
         prepared.prepare_hooks(None)
         ticket = self.concurrency.acquire(_kind_of(method, path))
         outcome = Outcome.FAILED
@@ -800,6 +803,15 @@ class Transport:
     def close(self) -> None:
         self._adapter.close()
         self._deadlines.close()
+
+
+def _encoded(json_body: Any) -> bytes:
+    """A request's JSON body, encoded (see ``dumps_body``); NaN or an infinity fails as
+    requests would fail it."""
+    try:
+        return dumps_body(json_body)
+    except ValueError as exc:
+        raise requests.exceptions.InvalidJSONError(exc) from None
 
 
 def _kind_of(method: str, path: str) -> str:

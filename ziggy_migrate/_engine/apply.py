@@ -785,7 +785,16 @@ class _Applier:
             outcome.error = f"not imported: it uses secrets.{missing[0]}, which failed to import"
 
     def _fail_flows_with_missing_dependencies(self, flows: list[_Outcome]) -> None:
-        """Fail flows whose references (or subflows, transitively) failed."""
+        """Fail flows whose references (or subflows, transitively) failed.
+
+        Only a failed item can fail a flow, so while none has failed no graph is walked
+        (the usual import walks no flow for this at all)."""
+        if not any(
+            outcome.error is not None
+            for (kind, _), outcome in self.outcomes.items()
+            if kind is not ItemKind.SCHEDULE
+        ):
+            return
         changed = True
         while changed:
             changed = False

@@ -90,11 +90,23 @@ class Bindings:
         """These bindings with ``(kind, source uuid, target uuid)`` recorded; a target
         item bound anew is no longer bound to any other source item."""
         merged = {kind: dict(self.of_kind(kind)) for kind in ItemKind}
+        # the source items bound to each target item, per kind: one look-up per binding
+        # recorded rather than a scan of all of them (an import records thousands)
+        holders: dict[ItemKind, dict[str, set[str]]] = {}
         for kind, source, target in bound:
             entries = merged[kind]
-            for other in [key for key, value in entries.items() if value == target]:
+            held = holders.get(kind)
+            if held is None:
+                held = holders[kind] = {}
+                for key, value in entries.items():
+                    held.setdefault(value, set()).add(key)
+            for other in held.pop(target, ()):
                 del entries[other]
+            previous = entries.get(source)
+            if previous is not None:
+                held[previous].discard(source)
             entries[source] = target
+            held[target] = {source}
         return Bindings({kind: entries for kind, entries in merged.items() if entries})
 
     def to_document(self) -> dict[str, Any]:

@@ -17,6 +17,11 @@ floats under 1e-4 are written otherwise (``1e-05`` as ``0.00001``, ``1e-07`` as
 orjson refuses (integers past 64 bits, nesting past its limit, non-text keys, lone
 surrogates): the caller is told to encode it itself. orjson writes NaN and infinities as
 null, so this is only for values known to hold none (parsed by the strict parsers).
+
+A request body (:func:`dumps_body`) only needs the same *value* on the other end, not
+the same text: orjson's compact UTF-8 is used unless it refuses the value or writes a
+``null`` (where a NaN or an infinity may have gone), and then ``json.dumps`` with
+``allow_nan=False`` decides, as requests would.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import json
 import math
 from typing import Any
 
-__all__ = ["HAVE_ORJSON", "NonFiniteNumber", "dumps_indented", "parse_answer"]
+__all__ = ["HAVE_ORJSON", "NonFiniteNumber", "dumps_body", "dumps_indented", "parse_answer"]
 
 _orjson: Any
 try:  # the optional "fast" extra
@@ -99,3 +104,18 @@ def dumps_indented(value: Any) -> str | None:
         return None
     text: str = data.decode("utf-8")
     return text
+
+
+def dumps_body(value: Any) -> bytes:
+    """``value`` as the UTF-8 JSON of a request body; raises ``ValueError`` for NaN or an
+    infinity (as ``json.dumps(value, allow_nan=False)``) and ``TypeError`` for what JSON
+    cannot hold."""
+    if _orjson is not None:
+        try:
+            data: bytes = _orjson.dumps(value)
+        except TypeError:  # big integers, non-text keys, lone surrogates: see below
+            pass
+        else:
+            if b"null" not in data:
+                return data
+    return json.dumps(value, allow_nan=False).encode("utf-8")

@@ -191,12 +191,14 @@ def rewrite(
     uuids: Mapping[str, str],
     secret_names: Mapping[str, str],
 ) -> Any:
-    """A copy of ``value`` with UUIDs and secret names replaced by their target's.
+    """``value`` with UUIDs and secret names replaced by their target's.
 
     A string equal to a mapped UUID is replaced whole; UUID-shaped tokens inside longer
     strings (a URL, a script) are replaced too. ``secrets.OLD`` becomes ``secrets.NEW``
     where a secret was imported under another name. Unmapped text is left as it is, and
-    keys are never changed.
+    keys are never changed. ``value`` itself is never changed: a container holding
+    something to replace is copied, and what holds nothing to replace is shared with
+    ``value`` (so the result is for reading, as every caller uses it).
 
     This runs over every flow an import writes, so, like :func:`find_references`, it is a
     tight walk: exact JSON types first (subclasses still count), and a string is only
@@ -225,47 +227,59 @@ _UUID_LENGTH = 36
 def _rewrite_dict(
     value: dict[Any, Any], uuids: Mapping[str, str], secret_names: Mapping[str, str]
 ) -> dict[Any, Any]:
-    copy: dict[Any, Any] = {}
+    copy: dict[Any, Any] | None = None
     for key, item in value.items():
         kind = type(item)
         if kind is str:
-            if (
+            if not (
                 item in uuids
                 or (len(item) >= _UUID_LENGTH and "-" in item)
                 or (secret_names and "secrets." in item)
             ):
-                item = _rewrite_text(item, uuids, secret_names)
+                continue
+            new: Any = _rewrite_text(item, uuids, secret_names)
         elif kind is dict:
-            item = _rewrite_dict(item, uuids, secret_names)
+            new = _rewrite_dict(item, uuids, secret_names)
         elif kind is list:
-            item = _rewrite_list(item, uuids, secret_names)
-        elif item is not None and kind is not int and kind is not bool and kind is not float:
-            item = rewrite(item, uuids, secret_names)
-        copy[key] = item
-    return copy
+            new = _rewrite_list(item, uuids, secret_names)
+        elif item is None or kind is int or kind is bool or kind is float:
+            continue
+        else:
+            new = rewrite(item, uuids, secret_names)
+        if new is not item:
+            if copy is None:
+                copy = dict(value)
+            copy[key] = new
+    return value if copy is None else copy
 
 
 def _rewrite_list(
     value: list[Any], uuids: Mapping[str, str], secret_names: Mapping[str, str]
 ) -> list[Any]:
-    copy: list[Any] = []
-    for item in value:
+    copy: list[Any] | None = None
+    for index, item in enumerate(value):
         kind = type(item)
         if kind is str:
-            if (
+            if not (
                 item in uuids
                 or (len(item) >= _UUID_LENGTH and "-" in item)
                 or (secret_names and "secrets." in item)
             ):
-                item = _rewrite_text(item, uuids, secret_names)
+                continue
+            new: Any = _rewrite_text(item, uuids, secret_names)
         elif kind is dict:
-            item = _rewrite_dict(item, uuids, secret_names)
+            new = _rewrite_dict(item, uuids, secret_names)
         elif kind is list:
-            item = _rewrite_list(item, uuids, secret_names)
-        elif item is not None and kind is not int and kind is not bool and kind is not float:
-            item = rewrite(item, uuids, secret_names)
-        copy.append(item)
-    return copy
+            new = _rewrite_list(item, uuids, secret_names)
+        elif item is None or kind is int or kind is bool or kind is float:
+            continue
+        else:
+            new = rewrite(item, uuids, secret_names)
+        if new is not item:
+            if copy is None:
+                copy = list(value)
+            copy[index] = new
+    return value if copy is None else copy
 
 
 def _rewrite_text(text: str, uuids: Mapping[str, str], secret_names: Mapping[str, str]) -> str:

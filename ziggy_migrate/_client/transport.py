@@ -29,8 +29,8 @@ from typing import Any, NoReturn
 import attrs
 import requests
 from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import SSLError as _TLSError
 
 from .._version import __version__
 from .._vocabulary.errors import (
@@ -229,10 +229,11 @@ class _ServerAdapter(HTTPAdapter):
         return str(super().request_url(request, proxies))
 
     def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
+        # urllib3's headers are case-insensitive already, and the transport reads the
+        # body from ``raw`` itself as bytes: no copy of the headers, no text encoding
         response = requests.Response()
         response.status_code = resp.status
-        response.headers = CaseInsensitiveDict(resp.headers)
-        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.headers = resp.headers
         response.raw = resp
         response.reason = resp.reason
         response.url = req.url or ""
@@ -646,16 +647,37 @@ class Transport:
         if declared.isdigit() and int(declared) > limit:
             response.close()
             raise self._too_large(method, path, response.status_code)
+        raw = response.raw
+        # urllib3's failures as requests reports them (what ``iter_content`` does)
+        try:
+            if declared.isdigit() and "Content-Encoding" not in response.headers:
+                # the length is known and within the limit, and nothing is inflated
+                body = raw.read()
+            else:
+                body = self._read_chunks(response, method, path)
+        except ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        except DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from exc
+        except ReadTimeoutError as exc:
+            raise requests.ConnectionError(exc) from exc
+        except _TLSError as exc:
+            raise requests.exceptions.SSLError(exc) from exc
+        return _Answer(response.status_code, response.headers, body)
+
+    def _read_chunks(self, response: requests.Response, method: str, path: str) -> bytes:
+        """An answer of unknown length or compressed, inflated a chunk at a time and
+        never past ``max_answer_bytes``."""
+        limit = self._max_answer_bytes
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_content(_READ_CHUNK):
+        for chunk in response.raw.stream(_READ_CHUNK, decode_content=True):
             size += len(chunk)
             if size > limit:
                 response.close()
                 raise self._too_large(method, path, response.status_code)
             chunks.append(chunk)
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return _Answer(response.status_code, response.headers, body)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _too_large(self, method: str, path: str, status: int) -> ResponseTooLargeError:
         return ResponseTooLargeError(

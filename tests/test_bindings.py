@@ -17,6 +17,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ziggy_migrate import (
     Action,
@@ -526,3 +528,37 @@ def test_an_import_that_stops_records_the_bindings_of_what_it_wrote(
         written[ItemKind.CONNECTION].uuid,
     )
     assert [row["name"] for row in prod.snapshot()["connections"]] == ["Warehouse v2"]
+
+
+def _plain_updated(
+    start: dict[ItemKind, dict[str, str]], bound: list[tuple[ItemKind, str, str]]
+) -> dict[ItemKind, dict[str, str]]:
+    """What ``Bindings.updated`` does, written the obvious way (one scan per binding)."""
+    merged = {kind: dict(start.get(kind, {})) for kind in ItemKind}
+    for kind, source, target in bound:
+        entries = merged[kind]
+        for other in [key for key, value in entries.items() if value == target]:
+            del entries[other]
+        entries[source] = target
+    return {kind: entries for kind, entries in merged.items() if entries}
+
+
+_few = st.sampled_from(["a", "b", "c", "d", "e"])
+_kinds = st.sampled_from([ItemKind.FLOW, ItemKind.SECRET])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.dictionaries(_kinds, st.dictionaries(_few, _few, max_size=5), max_size=2),
+    bound=st.lists(st.tuples(_kinds, _few, _few), max_size=12),
+)
+def test_recording_bindings_keeps_one_source_per_target_as_the_plain_rule_does(
+    start: dict[ItemKind, dict[str, str]], bound: list[tuple[ItemKind, str, str]]
+) -> None:
+    """A hand-edited file may bind several sources to one target; recording a binding
+    drops every other source's binding to that target, in the order they come."""
+    updated = bindings_module.Bindings(start).updated(bound)
+    expected = _plain_updated(start, bound)
+    assert {kind: list(entries.items()) for kind, entries in updated.by_kind.items()} == {
+        kind: list(entries.items()) for kind, entries in expected.items()
+    }

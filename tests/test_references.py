@@ -1,4 +1,5 @@
-"""find_references, the tight walk every export, load and import runs, against a plain one."""
+"""find_references, the tight walk every export, load and import runs, and rewrite, the one
+every import runs over each flow it writes, each against a plain one."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ziggy_migrate._bundle.references import (
     GraphTooDeepError,
     References,
     find_references,
+    rewrite,
 )
 from ziggy_migrate._vocabulary.models import ItemKind
 
@@ -131,10 +133,99 @@ def test_depth_is_bounded() -> None:
 
 
 def test_keys_past_the_remembered_ones_are_still_judged() -> None:
-    """The walk remembers which keys end in "uuid" up to a limit; keys met after the
+    """The walk remembers what each key refers to up to a limit; keys met after the
     limit is reached are judged afresh, with the same answer."""
-    many = {f"key{index}": "x" for index in range(references._UUID_KEYS_LIMIT + 10)}
+    many = {f"key{index}": "x" for index in range(references._KEY_REFERS_LIMIT + 10)}
     find_references(many)
-    assert len(references._UUID_KEYS) <= references._UUID_KEYS_LIMIT
+    assert len(references._KEY_REFERS) <= references._KEY_REFERS_LIMIT
     graph = {"lateConnectionUuid": "c-9", "late": "n-1", "key5": "x"}
     assert find_references(graph) == References(connection_uuids=frozenset({"c-9"}))
+
+
+# -- rewrite --------------------------------------------------------------------------------
+
+U1 = "0b7e4c1a-3f2d-4e5b-9a8c-1d2e3f4a5b6c"
+U2 = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+UNMAPPED = "11111111-2222-4333-8444-555555555555"
+UUIDS = {U1: "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", U2: "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"}
+NAMES = {"PG": "PG_PROD", "KEY": "KEY_2"}
+REWRITE_TEXTS = st.sampled_from(
+    [
+        "",
+        "abc",
+        U1,
+        U2,
+        UNMAPPED,
+        U1.upper(),  # not mapped: the map's keys are what the bundle holds
+        f"https://host/flows/{U1}/run?also={UNMAPPED}",
+        f"{U2}{U1}",
+        f"x{U1}-",
+        "secrets.PG",
+        "use secrets.KEY and secrets.OTHER, {secrets.PG}",
+        f"secrets.PG at {U2}",
+        "mysecrets.PG",
+    ]
+)
+rewrite_graphs = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | REWRITE_TEXTS,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from([*KEYS, U1]), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+_UUID_TOKEN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def plain_rewrite(value: Any, uuids: dict[str, str], names: dict[str, str]) -> Any:
+    """The rules of ``rewrite`` written the obvious way: a whole string that is a mapped
+    UUID is replaced, else every mapped UUID token in it, then every renamed secret."""
+    if isinstance(value, str):
+        if value in uuids:
+            return uuids[value]
+        value = _UUID_TOKEN.sub(lambda m: uuids.get(m.group(0), m.group(0)), value)
+        return _SECRET.sub(lambda m: "secrets." + names.get(m.group(1), m.group(1)), value)
+    if isinstance(value, dict):
+        return {key: plain_rewrite(item, uuids, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain_rewrite(item, uuids, names) for item in value]
+    return value
+
+
+@settings(max_examples=400)
+@given(rewrite_graphs, st.sampled_from([(UUIDS, NAMES), (UUIDS, {}), ({}, NAMES), ({}, {})]))
+def test_rewrite_replaces_what_the_plain_rules_replace_and_changes_nothing(
+    graph: Any, maps: tuple[dict[str, str], dict[str, str]]
+) -> None:
+    uuids, names = maps
+    before = repr(graph)
+    assert repr(rewrite(graph, uuids, names)) == repr(plain_rewrite(graph, uuids, names))
+    assert repr(graph) == before  # the value given is never changed
+
+
+def test_rewrite_copies_only_what_holds_something_to_replace() -> None:
+    untouched = {"position": {"x": 1, "y": 2}, "cases": ["open", UNMAPPED]}
+    node = {"data": {"connectionUuid": U1, "label": "sql"}, "style": untouched}
+    graph = [node, untouched]
+    done = rewrite(graph, UUIDS, NAMES)
+    assert done == [
+        {"data": {"connectionUuid": UUIDS[U1], "label": "sql"}, "style": untouched},
+        untouched,
+    ]
+    assert done is not graph and done[0] is not node and done[0]["data"] is not node["data"]
+    assert done[1] is untouched and done[0]["style"] is untouched  # shared, not copied
+    assert node["data"]["connectionUuid"] == U1
+    nothing = [{"a": ["b", 1, None]}]
+    assert rewrite(nothing, UUIDS, NAMES) is nothing
+
+
+def test_rewrite_takes_subclasses_of_text_and_containers_too() -> None:
+    class Text(str):
+        pass
+
+    graph = OrderedDict(flowUuid=Text(U1), code=[Text("secrets.PG")], n=(U1,))
+    assert rewrite(graph, UUIDS, NAMES) == {
+        "flowUuid": UUIDS[U1],
+        "code": ["secrets.PG_PROD"],
+        "n": (U1,),  # a tuple is no JSON container: left as it is
+    }

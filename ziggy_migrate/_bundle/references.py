@@ -114,7 +114,7 @@ def _walk(key: Any, current: Any, depth: int, found: dict[ItemKind, set[str]]) -
 
     Module-level, with the state passed in: a closure calling itself would be a reference
     cycle per call, left for the garbage collector that bulk operations pause. Strings are
-    the bulk of a graph, so the common case (no secret, key not ending in "uuid") is
+    the bulk of a graph, so the common case (no secret, a key that refers to nothing) is
     handled inline, and dicts and lists get loops of their own.
     """
     if depth > MAX_GRAPH_DEPTH:
@@ -125,12 +125,12 @@ def _walk(key: Any, current: Any, depth: int, found: dict[ItemKind, set[str]]) -
             if kind is str:
                 if "secrets." in value:
                     _text(entry_key, value, found)
-                else:
-                    uuid_key = _UUID_KEYS.get(entry_key)
-                    if uuid_key is None:
-                        uuid_key = _remember_key(entry_key)
-                    if uuid_key:
-                        _text(entry_key, value, found)
+                elif value:
+                    referred = _KEY_REFERS.get(entry_key)
+                    if referred is None:
+                        referred = _remember_key(entry_key)
+                    for referred_kind in referred:
+                        found[referred_kind].add(value)
             elif kind is dict or kind is list:
                 _walk(entry_key, value, depth + 1, found)
             elif isinstance(value, str):
@@ -138,11 +138,11 @@ def _walk(key: Any, current: Any, depth: int, found: dict[ItemKind, set[str]]) -
             elif isinstance(value, (dict, list)):
                 _walk(entry_key, value, depth + 1, found)
     else:
-        key_is_uuid = isinstance(key, str) and key[-4:].lower() == "uuid"
+        key_refers = _refers(key)
         for value in current:
             kind = type(value)
             if kind is str:
-                if key_is_uuid or "secrets." in value:
+                if key_refers or "secrets." in value:
                     _text(key, value, found)
             elif kind is dict or kind is list:
                 _walk(key, value, depth + 1, found)
@@ -152,27 +152,36 @@ def _walk(key: Any, current: Any, depth: int, found: dict[ItemKind, set[str]]) -
                 _walk(key, value, depth + 1, found)
 
 
-_UUID_KEYS: dict[Any, bool] = {}
-"""Whether a key ends in "uuid" (any case), by key: graphs repeat a few keys thousands of
-times, and a lookup is cheaper than slicing and lowering each time."""
-_UUID_KEYS_LIMIT = 4096
+_KEY_REFERS: dict[Any, tuple[ItemKind, ...]] = {}
+"""The kinds a key's text refers to (none for most keys), by key: graphs repeat a few
+keys thousands of times, and a lookup is cheaper than slicing, lowering and matching
+each time."""
+_KEY_REFERS_LIMIT = 4096
 
 
-def _remember_key(key: Any) -> bool:
-    ends_in_uuid = isinstance(key, str) and key[-4:].lower() == "uuid"
-    if len(_UUID_KEYS) < _UUID_KEYS_LIMIT:
-        _UUID_KEYS[key] = ends_in_uuid
-    return ends_in_uuid
+def _refers(key: Any) -> tuple[ItemKind, ...]:
+    """The kinds of item text under ``key`` refers to: a key ending in "uuid" (any
+    case) that matches a reference pattern."""
+    referred = _KEY_REFERS.get(key)
+    return _remember_key(key) if referred is None else referred
+
+
+def _remember_key(key: Any) -> tuple[ItemKind, ...]:
+    referred: tuple[ItemKind, ...] = ()
+    if isinstance(key, str) and key[-4:].lower() == "uuid":
+        referred = tuple(kind for pattern, kind in _KEY_KINDS if pattern.search(key))
+    if len(_KEY_REFERS) < _KEY_REFERS_LIMIT:
+        _KEY_REFERS[key] = referred
+    return referred
 
 
 def _text(key: Any, value: str, found: dict[ItemKind, set[str]]) -> None:
     """The references in one string of a graph, sitting under ``key``."""
     if "secrets." in value:
         found[ItemKind.SECRET].update(SECRET_REFERENCE.findall(value))
-    if value and isinstance(key, str) and key[-4:].lower() == "uuid":
-        for pattern, referred in _KEY_KINDS:
-            if pattern.search(key):
-                found[referred].add(value)
+    if value:
+        for referred in _refers(key):
+            found[referred].add(value)
 
 
 def walk_flow(flow: Flow) -> References:

@@ -174,7 +174,9 @@ rewrite_graphs = st.recursive(
     ),
     max_leaves=30,
 )
-_UUID_TOKEN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_UUID_TOKEN = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 
 
 def plain_rewrite(value: Any, uuids: dict[str, str], names: dict[str, str]) -> Any:
@@ -205,16 +207,17 @@ def test_rewrite_replaces_what_the_plain_rules_replace_and_changes_nothing(
 
 def test_rewrite_copies_only_what_holds_something_to_replace() -> None:
     untouched = {"position": {"x": 1, "y": 2}, "cases": ["open", UNMAPPED]}
-    node = {"data": {"connectionUuid": U1, "label": "sql"}, "style": untouched}
+    data = {"connectionUuid": U1, "label": "sql"}
+    node: dict[str, Any] = {"data": data, "style": untouched}
     graph = [node, untouched]
     done = rewrite(graph, UUIDS, NAMES)
     assert done == [
         {"data": {"connectionUuid": UUIDS[U1], "label": "sql"}, "style": untouched},
         untouched,
     ]
-    assert done is not graph and done[0] is not node and done[0]["data"] is not node["data"]
+    assert done is not graph and done[0] is not node and done[0]["data"] is not data
     assert done[1] is untouched and done[0]["style"] is untouched  # shared, not copied
-    assert node["data"]["connectionUuid"] == U1
+    assert data["connectionUuid"] == U1
     nothing = [{"a": ["b", 1, None]}]
     assert rewrite(nothing, UUIDS, NAMES) is nothing
 

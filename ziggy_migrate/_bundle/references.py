@@ -294,11 +294,15 @@ def _rewrite_list(
 def _rewrite_text(text: str, uuids: Mapping[str, str], secret_names: Mapping[str, str]) -> str:
     if text in uuids:
         return uuids[text]
-    if uuids and len(text) >= _UUID_LENGTH and "-" in text:
-        # most UUIDs in a graph are not mapped (block and edge ids): finding them is
-        # cheap, substituting them one callback at a time is not
-        if any(token in uuids for token in _UUID_TOKEN.findall(text)):
-            text = _UUID_TOKEN.sub(lambda match: uuids.get(match.group(0), match.group(0)), text)
+    # most UUIDs in a graph are not mapped (block and edge ids): finding them is cheap,
+    # substituting them one callback at a time is not
+    if (
+        uuids
+        and len(text) >= _UUID_LENGTH
+        and "-" in text
+        and any(token in uuids for token in _UUID_TOKEN.findall(text))
+    ):
+        text = _UUID_TOKEN.sub(lambda match: uuids.get(match.group(0), match.group(0)), text)
     if secret_names and "secrets." in text:
         text = SECRET_REFERENCE.sub(
             lambda match: "secrets." + secret_names.get(match.group(1), match.group(1)), text

@@ -24,6 +24,7 @@ from ziggy_migrate import (
     Provenance,
     Secret,
     ServerError,
+    ServerUnreachableError,
     SourceServer,
     import_bundle,
     load_bundle,
@@ -33,7 +34,8 @@ from ziggy_migrate import (
     save_bundle,
     save_plan,
 )
-from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
+from ziggy_migrate._engine.server_watch import GIVE_UP_AFTER
+from ziggy_migrate.testing import Answer, FaultPlan, ZiggyEmulator
 
 from .samples import client_for
 from .test_reliability import SRC, comparable
@@ -228,6 +230,7 @@ def test_a_failure_after_every_write_still_delivers_the_report(tmp_path: Path) -
     assert isinstance(error.cause, ServerError)
     assert error.__cause__ is error.cause
     assert "5 of 5 item(s) done" in str(error)
+    assert "retries.. " not in str(error)  # one sentence ends once
     report = error.report
     assert [item.is_processed for item in report.items] == [True] * 5
     assert report.rollback_path is not None
@@ -237,3 +240,56 @@ def test_a_failure_after_every_write_still_delivers_the_report(tmp_path: Path) -
         "Flow 002",
     ]
     assert report.to_dict()["data"]["rollbackPath"] == report.rollback_path
+
+
+@pytest.mark.parametrize(
+    "gone", [Answer(silent=True), Answer(status=503)], ids=["silent", "gateway-503"]
+)
+def test_an_import_stops_sending_once_the_server_is_gone(gone: Answer) -> None:
+    """A server that stops answering halfway (hung, or a gateway with nothing behind it)
+    costs a few items' timeouts, not one per item left: the import stops sending, its
+    report says what was written and what was not sent, and a re-run completes it."""
+    flows, workers = 30, 2
+    bundle = plain_bundle(flows)
+    with ZiggyEmulator() as target:
+        written: list[str] = []
+
+        def go_away_after_five_flows(done: int, total: int, what: str) -> None:
+            if what.startswith("flow "):
+                written.append(what)
+                if len(written) == 5:
+                    target.override("*", "/**", gone)
+
+        with (
+            client_for(target, timeout=0.3, max_workers=workers) as client,
+            pytest.raises(ImportIncompleteError) as stopped,
+        ):
+            import_bundle(
+                client, bundle, mode="skip", backup=False, progress=go_away_after_five_flows
+            )
+        error = stopped.value
+        assert isinstance(error.cause, ServerUnreachableError)
+        assert f"{GIVE_UP_AFTER} items in a row found no server" in str(error)
+        assert ".." not in str(error)
+        flow_items = [item for item in error.report.items if item.kind.value == "flow"]
+        failed_trying = [
+            item for item in flow_items if item.error and not item.error.startswith("not imported")
+        ]
+        not_sent = [
+            item
+            for item in flow_items
+            if item.error and item.error.startswith("not imported: the import stopped first")
+        ]
+        # only the items already on the wire when the count was reached were tried
+        assert GIVE_UP_AFTER <= len(failed_trying) <= GIVE_UP_AFTER + workers - 1
+        assert len(not_sent) == flows - len(written) - len(failed_trying)
+        # (a write already on the wire when the server went away may still have landed)
+        assert sum(1 for item in flow_items if item.is_processed) == len(written)
+        assert 5 <= len(written) <= 5 + workers - 1
+
+        target.clear_overrides()
+        with client_for(target) as client:
+            again = import_bundle(client, bundle, mode="skip", backup=False)
+        assert again.ok
+        names = sorted(flow["name"] for flow in target.snapshot()["flows"])
+        assert names == sorted(flow.name for flow in bundle.flows)

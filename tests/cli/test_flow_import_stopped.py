@@ -23,7 +23,7 @@ from ziggy_migrate import (
     save_bundle,
 )
 from ziggy_migrate._engine.lock import lock_dir, target_lock
-from ziggy_migrate.testing import FaultPlan, ZiggyEmulator
+from ziggy_migrate.testing import Answer, FaultPlan, ZiggyEmulator
 
 from ..samples import TaggedDev, export_to
 from ..test_interrupted_runs import kill_during_flows, plain_bundle
@@ -266,3 +266,24 @@ def test_flow_plan_after_an_interrupted_import_is_applied_not_refused(
     flows = prod.snapshot()["flows"]
     assert sorted(flow["name"] for flow in flows) == [f"Flow {i:03d}" for i in range(12)]
     assert all(flow["nodes"] for flow in flows)  # no empty flow left behind
+
+
+def test_a_server_that_stops_answering_ends_the_import_in_one_line_with_its_report(
+    cli: Cli, profiles: TaggedDev, prod: ZiggyEmulator, tmp_path: Path
+) -> None:
+    """Hung after five flows: a few timeouts, then the report, exit 3 (the server's
+    fault), the error and its hint; not one timeout per flow left."""
+    path = save_bundle(plain_bundle(30), tmp_path / "bundle.json")
+    prod.override("PUT", "/api/flow/*", *([None] * 5), *([Answer(silent=True)] * 40))
+    args = ("flow", "import", "-s", "prod", "-fp", str(path), "--skip", "--no-prompt")
+    result = cli(*args, "--timeout", "0.3", "--concurrency", "2", "--no-backup")
+    assert result.exit_code == 3, result.stdout + result.stderr
+    document = result.json
+    assert "items in a row found no server" in document["data"]["message"]
+    flows = document["data"]["flowsProcessed"]
+    assert sum(1 for item in flows if item["isProcessed"]) == 5
+    not_sent = [f for f in flows if f.get("error", "").startswith("not imported: the import")]
+    assert len(not_sent) >= 30 - 5 - 4
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "items in a row found no server" in errors[0]
+    assert "Traceback" not in result.stderr

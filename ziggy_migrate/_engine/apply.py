@@ -62,6 +62,7 @@ from .plan import ImportPlan, PlannedItem, TargetItem, bindings_path, make_plan,
 from .report import ImportReport, PausedSchedule, ProcessedItem
 from .rollback import default_rollback_dir, earlier_copies, load_rollback, write_rollback_bundle
 from .saved_plan import check_plan_still_holds
+from .server_watch import ServerWatch
 from .subset import select_flows
 
 __all__ = ["PRE_IMPORT_SAVE_NAME", "import_bundle", "rollback"]
@@ -396,7 +397,7 @@ class _Run:
             stopped = applier.outcomes_so_far(reason) if outcomes is None else outcomes
             raise ImportInterrupted(report(stopped, ask=False)) from exc
         except Exception as exc:
-            cause = _describe(exc)
+            cause = _describe(exc).rstrip(".")  # a sentence of its own follows
             reason = f"not imported: the import stopped first ({cause})"
             stopped = applier.outcomes_so_far(reason) if outcomes is None else outcomes
             done = sum(1 for item in stopped if item.is_processed)
@@ -634,6 +635,7 @@ class _Applier:
         self.uuids: dict[str, str] = {}
         self.secret_names: dict[str, str] = {}
         self._flow_references: dict[str, References] = {}
+        self._server = ServerWatch()
         self._writers: dict[ItemKind, tuple[Callable[[Any], Any], Callable[[str, Any], None]]] = {
             ItemKind.SECRET: (client.create_secret, client.update_secret),
             ItemKind.CONNECTION: (client.create_connection, client.update_connection),
@@ -883,23 +885,29 @@ class _Applier:
         """Run ``work`` for each outcome concurrently; a failure marks that item only."""
 
         def guarded(outcome: _Outcome) -> None:
+            if self._server.gone is not None:
+                return  # not sent: the run stops below, and the report says so
             try:
                 work(outcome)
             except ZiggyError as exc:
                 logger.warning("%s %r failed: %s", outcome.item.kind.value, outcome.item.name, exc)
                 outcome.error = str(exc)
                 outcome.processed = False
+                self._server.failed(exc)
+            else:
+                self._server.answered()
 
         if len(outcomes) <= 1 or self.client.max_workers == 1:
             for outcome in outcomes:
                 guarded(outcome)
-            return
-        pool = ThreadPoolExecutor(max_workers=self.client.max_workers)
-        try:
-            for future in [pool.submit(guarded, outcome) for outcome in outcomes]:
-                future.result()
-        finally:
-            # Stopped (Ctrl-C, a bug): start nothing more, and let what is on the wire
-            # finish (each request is bounded by its timeout), so that the report says
-            # exactly what was written.
-            pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            pool = ThreadPoolExecutor(max_workers=self.client.max_workers)
+            try:
+                for future in [pool.submit(guarded, outcome) for outcome in outcomes]:
+                    future.result()
+            finally:
+                # Stopped (Ctrl-C, a bug): start nothing more, and let what is on the wire
+                # finish (each request is bounded by its timeout), so that the report says
+                # exactly what was written.
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._server.raise_if_gone()

@@ -91,7 +91,7 @@ def _kind_label(kind: ItemKind) -> str:
 
 def export_summary(result: ExportResult, server: str) -> str:
     """``Exported 3 flows (and 5 items they use) from dev into out.json.``"""
-    flows = len(result.bundle.flows)
+    flows = result.counts["flows"]
     if flows == 0:
         return (
             f"Nothing exported from {server}: no flow matched the selection, so the bundle "
@@ -106,7 +106,7 @@ def show_export(result: ExportResult, server: str) -> None:
     rows = [(kind, str(n)) for kind, n in result.counts.items() if n]
     if rows:
         print_table(("kind", "exported"), rows)
-    unresolved = len(result.bundle.unresolved_references)
+    unresolved = len(result.unresolved_references)
     if unresolved:
         _line(f"{count(unresolved, 'reference')} to items missing on {server} (kept as is).")
     _warnings(result.warnings)
@@ -334,7 +334,7 @@ def show_diff(diff: BundleDiff, new: str, base: str) -> None:
 
 def promote_export_line(result: PromoteResult, origin: str) -> str:
     """``Exported 3 flows from dev; the bundle is kept in PATH.``"""
-    flows = count(len(result.export.bundle.flows), "flow")
+    flows = count(result.export.counts["flows"], "flow")
     return f"Exported {flows} from {origin}; the bundle is kept in {result.bundle_path}."
 
 

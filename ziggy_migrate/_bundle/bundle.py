@@ -54,6 +54,7 @@ from .._vocabulary import convert as _convert
 from .._vocabulary.enums import Layout, LayoutName
 from .._vocabulary.enums import choice as _choice
 from .._vocabulary.errors import BundleError, InvalidArgumentError
+from .._vocabulary.fast_json import parse_answer
 from .._vocabulary.files import (
     FileTooLarge,
     UnsafeFile,
@@ -90,6 +91,7 @@ __all__ = [
     "bundle_schema",
     "check_bundle",
     "check_flow",
+    "decode_flow",
     "dump_bundle",
     "encode_flow",
     "load_bundle",
@@ -704,6 +706,13 @@ def encode_flow(flow: Flow, *, check: bool = False) -> EncodedJSON:
         raise BundleError(f"cannot be written as JSON: {exc}") from None
 
 
+def decode_flow(text: str) -> Flow:
+    """The flow whose canonical text :func:`encode_flow` made: the same values, read
+    back as a server's answer is (``parse_answer``). For texts this package made, which
+    were checked when they were made; not for untrusted input (see :func:`load_bundle`)."""
+    return _convert.structure(parse_answer(text.encode("utf-8")), Flow)
+
+
 def check_flow(flow: Flow) -> None:
     """Check one flow against the schema's flow definition, as :func:`check_bundle`
     would (which ``checked_flows`` then spares); :class:`BundleError` names the field."""
@@ -769,11 +778,21 @@ def save_encoded_bundle(
     """:func:`save_bundle` for callers that already encoded flows with :func:`encode_flow`.
 
     ``encoded_flows`` maps the bundle's own flows' UUIDs to their encoded text; the rest
-    are encoded here.
+    are encoded here. A flow found there is written from its text alone (either layout):
+    it needs only its UUID and name, its graph is not read, so an export can let go of
+    each graph as soon as the flow is encoded.
     """
     target = Path(path)
     if _choice(Layout, layout, "layout") is Layout.DIR:
-        write_directory(_canonical_document(bundle), target)
+        document = _canonical_document(bundle, with_flows=not encoded_flows)
+        if encoded_flows:
+            document["flows"] = [
+                {"uuid": flow.uuid, "name": flow.name}
+                if flow.uuid in encoded_flows
+                else _convert.unstructure(flow)
+                for flow in sorted(bundle.flows, key=lambda flow: (flow.name, flow.uuid))
+            ]
+        write_directory(document, target, encoded_flows)
     else:
         write_atomically(target, _dump(bundle, encoded_flows))
     return target

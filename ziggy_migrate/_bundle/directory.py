@@ -56,7 +56,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ from .._vocabulary.files import (
     stage_file,
     write_error,
 )
-from .json_text import DuplicateKey, JSONRejected, dumps_canonical, loads_strict
+from .json_text import DuplicateKey, EncodedJSON, JSONRejected, dumps_canonical, loads_strict
 
 __all__ = [
     "INDEX_FILE",
@@ -139,11 +139,20 @@ def item_file_names(items: Sequence[dict[str, Any]]) -> list[str]:
 # -- writing ------------------------------------------------------------------------------
 
 
-def write_directory(document: dict[str, Any], target: Path) -> None:
+def write_directory(
+    document: dict[str, Any],
+    target: Path,
+    flow_texts: Mapping[str, EncodedJSON] | None = None,
+) -> None:
     """Write ``document`` (a canonical bundle document) as a bundle folder at ``target``,
-    as the module's docstring says: only the files the layout owns, each whole."""
+    as the module's docstring says: only the files the layout owns, each whole.
+
+    ``flow_texts`` holds flows' texts made ahead (``encode_flow``), by UUID: a flow of
+    ``document`` found there needs only its ``uuid`` and ``name`` (its file's name), and
+    its file is that text. The files are made one at a time as they are written, so the
+    folder's text is never all in memory a second time."""
     try:
-        files = _files_of(document)
+        files = _FileSet(document, flow_texts or {})
         if os.path.lexists(target):
             _update(target, files)
         else:
@@ -157,20 +166,33 @@ def write_directory(document: dict[str, Any], target: Path) -> None:
         raise error from None
 
 
-def _files_of(document: dict[str, Any]) -> dict[str, bytes]:
-    """Every file the folder holds, by path relative to it (``flows/x--1a2b3c4d.json``)."""
-    index = {key: document[key] for key in _INDEX_KEYS}
-    # First: once anything of the layout is renamed into a folder, so is the index, and
-    # the folder is a bundle folder that the next save accepts, whenever a crash came.
-    files = {INDEX_FILE: dumps_canonical(index).encode("utf-8")}
-    for folder in KIND_FOLDERS:
-        items = document[folder]
-        for item, name in zip(items, item_file_names(items), strict=True):
-            files[f"{folder}/{name}"] = dumps_canonical(item).encode("utf-8")
-    return files
+class _FileSet:
+    """Every file the folder holds, by path relative to it (``flows/x--1a2b3c4d.json``):
+    the paths at once, each file's bytes only when iterated to."""
+
+    def __init__(self, document: dict[str, Any], flow_texts: Mapping[str, EncodedJSON]) -> None:
+        self._document = document
+        self._flow_texts = flow_texts
+        # First: once anything of the layout is renamed into a folder, so is the index,
+        # and the folder is a bundle folder that the next save accepts, whenever a crash
+        # came.
+        self._items: dict[str, Any] = {INDEX_FILE: {key: document[key] for key in _INDEX_KEYS}}
+        for folder in KIND_FOLDERS:
+            items = document[folder]
+            for item, name in zip(items, item_file_names(items), strict=True):
+                self._items[f"{folder}/{name}"] = item
+
+    def __contains__(self, relative: str) -> bool:
+        return relative in self._items
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        for relative, item in self._items.items():
+            text = self._flow_texts.get(item["uuid"]) if relative.startswith("flows/") else None
+            made = dumps_canonical(item) if text is None else text.at("") + "\n"
+            yield relative, made.encode("utf-8")
 
 
-def _create(target: Path, files: dict[str, bytes]) -> None:
+def _create(target: Path, files: _FileSet) -> None:
     """A new folder: built under a hidden name beside ``target``, then renamed into place."""
     parent = target.parent if str(target.parent) else Path(".")
     try:
@@ -183,7 +205,7 @@ def _create(target: Path, files: dict[str, bytes]) -> None:
         os.chmod(staging, 0o777 & ~current_umask(staging))  # mkdtemp's is owner-only
         for folder in KIND_FOLDERS:
             (staging / folder).mkdir()
-        for relative, data in files.items():
+        for relative, data in files:
             os.replace(stage_file(staging / relative, data), staging / relative)
         os.rename(staging, target)
     except BaseException:
@@ -191,7 +213,7 @@ def _create(target: Path, files: dict[str, bytes]) -> None:
         raise
 
 
-def _update(target: Path, files: dict[str, bytes]) -> None:
+def _update(target: Path, files: _FileSet) -> None:
     """An existing folder: stage every new or changed file, rename them in, prune."""
     _check_target(target)
     made_folders = [folder for folder in KIND_FOLDERS if not (target / folder).exists()]
@@ -201,7 +223,7 @@ def _update(target: Path, files: dict[str, bytes]) -> None:
             (target / folder).mkdir()
         for folder in KIND_FOLDERS:
             _remove_leftovers(target / folder)
-        for relative, data in files.items():
+        for relative, data in files:
             final = target / relative
             if not _holds(final, data):
                 staged.append((stage_file(final, data), final))

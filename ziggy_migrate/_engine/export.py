@@ -9,9 +9,10 @@ The schedules of every exported flow travel with it.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,13 @@ from typing import Any
 
 import attrs
 
-from .._bundle.bundle import check_bundle, check_flow, encode_flow, save_encoded_bundle
+from .._bundle.bundle import (
+    check_bundle,
+    check_flow,
+    decode_flow,
+    encode_flow,
+    save_encoded_bundle,
+)
 from .._bundle.json_text import EncodedJSON
 from .._bundle.references import References, find_secret_names, walk_flow
 from .._client.client import ZiggyClient
@@ -44,6 +51,7 @@ from .._vocabulary.models import (
     Variable,
 )
 from .exposure import find_inline_credentials
+from .fetching import fetched_in_order
 
 __all__ = ["ExportResult", "export_flows", "preview_selection"]
 
@@ -54,20 +62,39 @@ logger = logging.getLogger("ziggy_migrate.export")
 
 @attrs.frozen
 class ExportResult:
-    """What an export produced: the bundle, its counts, warnings and where it was saved."""
+    """What an export produced: the bundle, its counts, warnings and where it was saved.
 
-    bundle: Bundle
+    When the export saved the bundle (``path``), it no longer holds the flows' graphs,
+    only their texts as written: :attr:`bundle` is then read back from those texts the
+    first time it is asked for (and kept), while :attr:`counts`,
+    :attr:`unresolved_references`, :meth:`to_dict` and ``repr`` never need it. So an
+    export to a file costs about the file's size in memory, not the graphs' several
+    times that, unless the bundle is asked for.
+    """
+
+    _bundle: Bundle = attrs.field(alias="bundle")
     warnings: tuple[str, ...] = ()
     path: Path | None = None
     requests: int = 0
 
     @property
+    def bundle(self) -> Bundle:
+        """The exported bundle (equal to ``load_bundle(path)`` when it was saved)."""
+        kept = self._bundle
+        return kept.decoded if isinstance(kept, _SavedBundle) else kept
+
+    @property
     def counts(self) -> dict[str, int]:
-        return self.bundle.counts
+        return self._bundle.counts
+
+    @property
+    def unresolved_references(self) -> tuple[UnresolvedReference, ...]:
+        """The references the bundle declares unresolved (items missing on the source)."""
+        return self._bundle.unresolved_references
 
     def __repr__(self) -> str:
         where = f" saved to {self.path}" if self.path is not None else ""
-        return f"<ExportResult {self.bundle!r}{where}, {len(self.warnings)} warnings>"
+        return f"<ExportResult {self._bundle!r}{where}, {len(self.warnings)} warnings>"
 
     def to_dict(self) -> dict[str, Any]:
         """The ``data`` part of the CLI's JSON answer.
@@ -80,10 +107,26 @@ class ExportResult:
         return {
             "message": "Export successful",
             "filePath": str(self.path) if self.path is not None else None,
-            "flowCount": len(self.bundle.flows),
+            "flowCount": len(self._bundle.flows),
             "counts": self.counts,
             "warnings": list(self.warnings),
         }
+
+
+@attrs.frozen(repr=False, eq=False)
+class _SavedBundle(Bundle):
+    """A saved export's bundle as :class:`ExportResult` keeps it: every item but the
+    flows' graphs (its flows hold their UUID, name and settings only), and each flow's
+    text as the export encoded and wrote it, from which :attr:`decoded` reads the whole
+    bundle back when it is asked for."""
+
+    flow_texts: Mapping[str, EncodedJSON] = attrs.field(factory=dict, kw_only=True)
+
+    @functools.cached_property
+    def decoded(self) -> Bundle:
+        fields = _fields_of(self)
+        fields["flows"] = tuple(decode_flow(self.flow_texts[flow.uuid]) for flow in self.flows)
+        return Bundle(**fields)
 
 
 def export_flows(
@@ -104,7 +147,9 @@ def export_flows(
     nothing is a warning. Secrets are exported without values. Connections holding inline
     credentials are warned about (by connection and key, never the value), or refused with
     ``strict_secrets=True`` before anything is written. With ``path``, the bundle is
-    saved there (``layout="dir"``: a folder with one file per item).
+    saved there (``layout="dir"``: a folder with one file per item), and each flow's
+    graph is let go of as soon as the flow is encoded: the result's ``bundle`` is read
+    back from the saved texts only when it is asked for (see :class:`ExportResult`).
     """
     requests_before = client.requests_sent
     wanted_ids = tuple(dict.fromkeys(names_or_none(flow_ids, "flow_ids") or ()))
@@ -123,12 +168,11 @@ def export_flows(
         summaries = listed_flows.result()
         selected = _select(summaries, wanted_ids, wanted_tags, warnings)
         known_flow_uuids = {summary.uuid for summary in summaries}
-        # Saving to one file: each flow's text is made as it arrives, while other requests
-        # are on the wire (see EncodedJSON), not all after the last one.
+        # Saving: each flow's text is made as it arrives, while other requests are on the
+        # wire (see EncodedJSON), not all after the last one, and its graph let go of.
         layout = choice(Layout, layout, "layout")
-        encode = path is not None and layout is Layout.FILE
         fetched, references, encoded = _fetch_closure(
-            pool, client, selected, known_flow_uuids, progress, encode=encode
+            pool, client, selected, known_flow_uuids, progress, keep_graphs=path is None
         )
         connections = {c.uuid: c for c in listed_connections.result()}
         secrets = {s.secret.name: s.secret for s in listed_secrets.result()}
@@ -176,13 +220,13 @@ def export_flows(
     check_bundle(bundle, references, checked_flows=fetched.keys())
     for warning in warnings:
         logger.warning("%s", warning)
-    saved = (
-        save_encoded_bundle(bundle, path, layout=layout, encoded_flows=encoded)
-        if path is not None
-        else None
-    )
+    if path is None:
+        return ExportResult(
+            bundle=bundle, warnings=tuple(warnings), requests=client.requests_sent - requests_before
+        )
+    saved = save_encoded_bundle(bundle, path, layout=layout, encoded_flows=encoded)
     return ExportResult(
-        bundle=bundle,
+        bundle=_SavedBundle(**_fields_of(bundle), flow_texts=encoded),
         warnings=tuple(warnings),
         path=saved,
         requests=client.requests_sent - requests_before,
@@ -258,38 +302,53 @@ def _fetch_closure(
     known_flow_uuids: set[str],
     progress: ProgressCallback | None,
     *,
-    encode: bool,
+    keep_graphs: bool,
 ) -> tuple[dict[str, FetchedFlow], dict[str, References], dict[str, EncodedJSON]]:
     """Fetch the selected flows and, wave by wave, every subflow they call.
 
-    Returns the flows, the references found in each (walked once per flow) and, with
-    ``encode``, each flow's canonical text. Every flow is also checked against the
-    bundle schema here, so ``check_bundle`` need not walk or check them again. The
-    workers only fetch; this thread does that work on each flow as it arrives, while the
-    later ones are still on the wire. (Not in the workers: threads taking turns at the
-    same CPU work run it on colder caches; ``benchmarks/README.md`` has the figures.)
+    Returns the flows, the references found in each (walked once per flow) and, unless
+    ``keep_graphs``, each flow's canonical text: then the flows returned are without
+    their graphs (nodes, edges, viewport), each let go of once walked, checked and
+    encoded, so that an export to a file never holds every graph at once. Every flow is
+    checked against the bundle schema here, so ``check_bundle`` need not walk or check
+    them again. The workers only fetch, at most twice as many flows ahead as there can
+    be requests in flight; this thread does that work on each flow as it arrives, while
+    the later ones are still on the wire. (Not in the workers: threads taking turns at
+    the same CPU work run it on colder caches; ``benchmarks/README.md`` has the figures.)
     """
     fetched: dict[str, FetchedFlow] = {}
     references: dict[str, References] = {}
     encoded: dict[str, EncodedJSON] = {}
     wave = list(selected)
     total = len(wave)
+    ahead = 2 * client.max_workers
     while wave:
-        for flow in pool.map(client.get_flow, wave):
+        for flow in fetched_in_order(pool, client.get_flow, wave, ahead=ahead):
             uuid = flow.flow.uuid
             fetched[uuid] = flow
             with _exporting(flow.flow):
                 references[uuid] = walk_flow(flow.flow)
-                if encode:
-                    encoded[uuid] = encode_flow(flow.flow, check=True)
-                else:
+                if keep_graphs:
                     check_flow(flow.flow)
+                else:
+                    encoded[uuid] = encode_flow(flow.flow, check=True)
+                    fetched[uuid] = attrs.evolve(flow, flow=_without_graph(flow.flow))
             if progress is not None:
                 progress(len(fetched), total, f"flow {flow.flow.name}")
         called = {uuid for uuid in wave for uuid in references[uuid].flow_uuids}
         wave = sorted(called & known_flow_uuids - fetched.keys())
         total += len(wave)
     return fetched, references, encoded
+
+
+def _without_graph(flow: Flow) -> Flow:
+    """The flow's identity and settings, without what takes the memory."""
+    return attrs.evolve(flow, nodes=[], edges=[], viewport={})
+
+
+def _fields_of(bundle: Bundle) -> dict[str, Any]:
+    """The keyword arguments that make ``bundle`` again (its fields have no aliases)."""
+    return {field.name: getattr(bundle, field.name) for field in attrs.fields(Bundle)}
 
 
 @contextmanager

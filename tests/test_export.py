@@ -10,6 +10,7 @@ import pytest
 from ziggy_migrate import (
     BundleError,
     ExposedCredentialError,
+    RequestTimeoutError,
     SelectionError,
     dump_bundle,
     export_flows,
@@ -18,7 +19,7 @@ from ziggy_migrate import (
 )
 from ziggy_migrate._bundle.references import MAX_GRAPH_DEPTH
 from ziggy_migrate._vocabulary.models import Bundle
-from ziggy_migrate.testing import ZiggyEmulator
+from ziggy_migrate.testing import Answer, ZiggyEmulator
 
 from .samples import HUBSPOT_KEY_VALUE, PG_PASSWORD_VALUE, DevServer, client_for
 
@@ -253,3 +254,23 @@ def test_export_requests_stay_at_flows_plus_six(dev: tuple[ZiggyEmulator, DevSer
     # variables, schedules
     assert ziggy.request_count() == len(result.bundle.flows) + 6
     assert result.requests == ziggy.request_count()
+
+
+@pytest.mark.parametrize("to_file", [False, True], ids=["in-memory", "to-a-file"])
+def test_an_export_from_a_server_that_stops_answering_fails_after_a_few_requests(
+    to_file: bool, tmp_path: Path
+) -> None:
+    """Not one timeout per flow left: the flows not yet asked for are never asked for."""
+    with ZiggyEmulator() as ziggy:
+        for number in range(40):
+            ziggy.add_flow(f"flow {number}")
+        ziggy.override("GET", "/api/flow/*", *([None] * 5), *([Answer(silent=True)] * 100))
+        path = tmp_path / "bundle.json" if to_file else None
+        with (
+            client_for(ziggy, timeout=0.3, max_workers=2) as client,
+            pytest.raises(RequestTimeoutError),
+        ):
+            export_flows(client, path=path)
+        # the five answered, and at most the few asked for ahead of the first silence
+        assert ziggy.request_count("GET", "/api/flow/") <= 5 + 2 * 2 + 1
+    assert not (tmp_path / "bundle.json").exists()

@@ -184,3 +184,27 @@ def test_the_saved_bundle_is_read_back_only_when_asked_for_and_once(
     assert result.bundle is result.bundle
     assert moved.bundle == result.bundle
     assert len(decoded) == len(_SELECTED)  # kept, and shared by the evolved copy
+
+
+def test_saved_exports_are_equal_only_when_their_flows_are(
+    source: ZiggyEmulator, tmp_path: Path
+) -> None:
+    """The kept bundle holds the flows without their graphs: its equality must still see
+    the graphs (in the texts), or two different exports would pass for the same."""
+    with client_for(source) as client:
+        first = export_flows(client, tags=["production"], path=tmp_path / "a.json")
+        again = export_flows(client, tags=["production"], path=tmp_path / "b.json")
+        (flow,) = [f for f in source.snapshot()["flows"] if f["name"] == "Bröken ✓"]
+        current = client.get_flow(flow["uuid"]).flow
+        note = {"id": "2", "type": "note", "data": {"text": "changed"}}  # refers to nothing
+        client.update_flow(current.uuid, attrs.evolve(current, nodes=[*current.nodes, note]))
+        changed = export_flows(client, tags=["production"], path=tmp_path / "c.json")
+    same_time = first._bundle.provenance  # exports a second apart differ only in the time
+
+    def kept(result: Any) -> Any:
+        return attrs.evolve(result._bundle, provenance=same_time)
+
+    assert kept(again) == kept(first)
+    assert kept(changed).flows == kept(first).flows  # the stubs are the same
+    assert kept(changed) != kept(first)
+    assert changed.bundle != first.bundle

@@ -113,12 +113,12 @@ class ExportResult:
         }
 
 
-@attrs.frozen(repr=False, eq=False)
+@attrs.frozen(repr=False)
 class _SavedBundle(Bundle):
     """A saved export's bundle as :class:`ExportResult` keeps it: every item but the
     flows' graphs (its flows hold their UUID, name and settings only), and each flow's
     text as the export encoded and wrote it, from which :attr:`decoded` reads the whole
-    bundle back when it is asked for."""
+    bundle back when it is asked for. Two are equal when their texts are too."""
 
     flow_texts: Mapping[str, EncodedJSON] = attrs.field(factory=dict, kw_only=True)
 

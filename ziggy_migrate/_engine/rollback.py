@@ -15,16 +15,14 @@ target back as it was before the interrupted run.
 
 from __future__ import annotations
 
-import collections
 import datetime as _dt
-import itertools
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import attrs
 
@@ -36,13 +34,13 @@ from .._vocabulary.enums import Action
 from .._vocabulary.errors import ZiggyError
 from .._vocabulary.models import Bundle, Flow, ItemKind, Provenance, SourceServer
 from .._vocabulary.state_dir import server_slug, state_dir
+from .fetching import fetched_in_order
 from .plan import ImportPlan, TargetItem
 
 __all__ = ["default_rollback_dir", "earlier_copies", "write_rollback_bundle"]
 
 logger = logging.getLogger("ziggy_migrate.rollback")
 
-T = TypeVar("T")
 
 Copies = dict[tuple[ItemKind, str], Any]
 """Items by (kind, UUID), as a rollback bundle holds them."""
@@ -105,7 +103,7 @@ def write_rollback_bundle(
         ]
         with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
             ahead = 2 * client.max_workers
-            arriving = _fetched_in_order(pool, client.get_flow, fetch, ahead=ahead)
+            arriving = fetched_in_order(pool, client.get_flow, fetch, ahead=ahead)
             for uuid in kept:
                 keep(earlier[(ItemKind.FLOW, uuid)])
             for fetched in arriving:
@@ -181,27 +179,6 @@ class _Spool:
         offset, size = self._where[uuid]
         self._handle.seek(offset)
         return self._handle.read(size).decode("utf-8")
-
-
-def _fetched_in_order(
-    pool: ThreadPoolExecutor, fetch: Callable[[str], T], keys: Sequence[str], *, ahead: int
-) -> Iterator[T]:
-    """``pool.map(fetch, keys)``, but never more than ``ahead`` answers fetched and not yet
-    taken: ``map`` asks for all at once, and when this thread takes them slower than they
-    come, every answer, graph and all, would be waiting in memory at the same time."""
-    pending: collections.deque[Future[T]] = collections.deque()
-    remaining = iter(keys)
-    for key in itertools.islice(remaining, ahead):
-        pending.append(pool.submit(fetch, key))
-    try:
-        while pending:
-            result = pending.popleft().result()
-            for key in itertools.islice(remaining, 1):
-                pending.append(pool.submit(fetch, key))
-            yield result
-    finally:
-        for future in pending:
-            future.cancel()
 
 
 def earlier_copies(wanted: Mapping[tuple[ItemKind, str], str]) -> Copies:

@@ -3,7 +3,8 @@ the standard library, which is used otherwise and wherever the two could differ.
 
 Parsing a server's answer (:func:`parse_answer`): orjson reads what RFC 8259 allows,
 into the same values as ``json.loads``, except integers too long for 64 bits (it makes
-them floats). So a body holding a run of 20 digits or more, and anything orjson refuses
+them floats: past 18446744073709551615, and below -9223372036854775808, which has only 19
+digits). So a body holding a run of 19 digits or more, and anything orjson refuses
 (lone surrogate escapes, a UTF-8 byte order mark, ...), go to ``json.loads``. Neither
 path lets NaN, Infinity or a number that overflows to infinity through
 (:class:`NonFiniteNumber`): they are not JSON, no Ziggy server answers them, and a value
@@ -42,10 +43,10 @@ except ImportError:  # pragma: no cover - depends on the environment
 HAVE_ORJSON = _orjson is not None
 """Whether orjson is there to be used."""
 
-# a run of 20 digits or more, found fast: every digit made "0" and every other byte a
+# a run of 19 digits or more, found fast: every digit made "0" and every other byte a
 # space, then one substring search (a regular expression takes ten times as long)
 _DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
-_TWENTY_DIGITS = b"0" * 20
+_NINETEEN_DIGITS = b"0" * 19
 # orjson writes a float as Python's repr does, but under 1e-4: 1e-5 <= |x| < 1e-4 as
 # 0.0000... (repr: 1.5e-05), and exponents -6 to -9 with one digit (repr: 1e-07). Those
 # forms are found in the text with every digit made "0" and every byte but "e.-," and
@@ -81,7 +82,7 @@ def _finite_float(text: str) -> float:
 def parse_answer(body: bytes) -> Any:
     """The JSON value of ``body``; raises :class:`NonFiniteNumber`, ``ValueError`` for
     what is not JSON (``UnicodeDecodeError`` too), or ``RecursionError``."""
-    if _orjson is not None and _TWENTY_DIGITS not in body.translate(_DIGITS_AS_ZEROS):
+    if _orjson is not None and _NINETEEN_DIGITS not in body.translate(_DIGITS_AS_ZEROS):
         try:
             return _orjson.loads(body)
         except _orjson.JSONDecodeError:

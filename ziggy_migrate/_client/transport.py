@@ -47,6 +47,7 @@ from .._vocabulary.errors import (
     ZiggyError,
 )
 from .._vocabulary.fast_json import NonFiniteNumber, dumps_body, parse_answer
+from .._vocabulary.files import describe_size
 from .._vocabulary.redact import SensitiveValues
 from .concurrency import ConcurrencyLimit, Outcome, outcome_of
 from .deadline import Deadlines, watch_connections
@@ -682,7 +683,7 @@ class Transport:
     def _too_large(self, method: str, path: str, status: int) -> ResponseTooLargeError:
         return ResponseTooLargeError(
             f"{method} {path}: {self.base_url} answered more than "
-            f"{_size(self._max_answer_bytes)}, where no Ziggy answer comes near it; check "
+            f"{describe_size(self._max_answer_bytes)}, where no Ziggy answer comes near it; check "
             "the server, or raise the client's max_answer_bytes if the answer is real.",
             response_code=status,
         )
@@ -849,13 +850,6 @@ def _glimpse(text: str, redact: Callable[[str], str]) -> str:
     words = " ".join(_TAG.sub(" ", found.group(1) if found else text[:2000]).split())
     shown = redact(words)
     return repr(shown if len(shown) <= 80 else shown[:77] + "...")
-
-
-def _size(count: int) -> str:
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if count >= size and count % size == 0:
-            return f"{count // size} {unit}"
-    return f"{count} bytes"
 
 
 def _tls_failure(base_url: str, exc: Exception) -> str:

@@ -41,6 +41,21 @@ def ziggy(*args: str) -> list[str]:
     return [sys.executable, "-m", "ziggy_migrate_cli", *args]
 
 
+def interrupt_while_slowed(
+    process: subprocess.Popen[str], server: ZiggyEmulator
+) -> tuple[str, str]:
+    """Ctrl-C to ``process`` while ``server`` answers slowly, so that the import cannot
+    finish before the signal lands however fast the machine is; then the server's own
+    pace again. What the process printed."""
+    pace = server.latency
+    server.latency = 0.5
+    try:
+        process.send_signal(signal.SIGINT)
+        return process.communicate(timeout=DEADLINE)
+    finally:
+        server.latency = pace
+
+
 def test_ctrl_c_during_an_import_prints_what_was_written_and_exits_130(
     config_dir: Path, tmp_path: Path
 ) -> None:
@@ -61,8 +76,7 @@ def test_ctrl_c_during_an_import_prints_what_was_written_and_exits_130(
         while prod.request_count("POST", "/api/flow/") < 20 and time.monotonic() < deadline:
             assert process.poll() is None, process.communicate()
             time.sleep(0.005)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=DEADLINE)
+        stdout, stderr = interrupt_while_slowed(process, prod)
         assert process.returncode == 130, stderr
         assert len(stdout.splitlines()) == 1, stdout
         document = json.loads(stdout)
@@ -114,8 +128,7 @@ def test_ctrl_c_during_a_promote_prints_what_was_written_and_exits_130(
         while prod.request_count("PUT", "/api/flow/") < 20 and time.monotonic() < deadline:
             assert process.poll() is None, process.communicate()
             time.sleep(0.005)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=DEADLINE)
+        stdout, stderr = interrupt_while_slowed(process, prod)
         assert process.returncode == 130, stderr
         document = json.loads(stdout)
         assert document["status"] == 499

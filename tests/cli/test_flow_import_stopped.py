@@ -41,6 +41,30 @@ def ziggy(*args: str) -> list[str]:
     return [sys.executable, "-m", "ziggy_migrate_cli", *args]
 
 
+_WITH_CTRL_C = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('ziggy_migrate_cli', run_name='__main__', alter_sys=True)"
+)
+
+
+def start_interruptible(command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """``command`` (a ``python -m ziggy_migrate_cli`` line) started so that Ctrl-C
+    (SIGINT) reaches it as from a terminal.
+
+    A shell without job control starts a background job with SIGINT ignored, a child
+    inherits that, and Python then installs no KeyboardInterrupt handler: under such a
+    runner (``.ci/run &``) the import would ignore the signal and run to its end. So the
+    child turns the handler on itself before it runs the command line."""
+    assert command[1:3] == ["-m", "ziggy_migrate_cli"]
+    return subprocess.Popen(
+        [command[0], "-c", _WITH_CTRL_C, *command[3:]],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def interrupt_while_slowed(
     process: subprocess.Popen[str], server: ZiggyEmulator
 ) -> tuple[str, str]:
@@ -68,9 +92,7 @@ def test_ctrl_c_during_an_import_prints_what_was_written_and_exits_130(
         add_profile("prod", prod, None)
         env = subprocess_env(config_dir, ZIGGY_PASSWORD="admin")
         command = ziggy("flow", "import", "-s", "prod", "-fp", str(path), "--skip", "--no-prompt")
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        process = start_interruptible(command, env)
         deadline = time.monotonic() + DEADLINE
         # interrupt once the flows are being created (the secret and connection are done)
         while prod.request_count("POST", "/api/flow/") < 20 and time.monotonic() < deadline:
@@ -120,9 +142,7 @@ def test_ctrl_c_during_a_promote_prints_what_was_written_and_exits_130(
             "--bundle-dir",
             str(tmp_path / "promoted"),
         )
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        process = start_interruptible(command, env)
         deadline = time.monotonic() + DEADLINE
         # interrupt once flows are being filled in (their empty shells are made first)
         while prod.request_count("PUT", "/api/flow/") < 20 and time.monotonic() < deadline:

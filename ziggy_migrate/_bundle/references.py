@@ -18,7 +18,7 @@ and names the items have on the target server.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -215,17 +215,12 @@ def rewrite(
     ``secrets.`` with secrets renamed), and only substituted when a token it holds is
     mapped.
     """
-    kind = type(value)
-    if kind is dict:
-        return _rewrite_dict(value, uuids, secret_names)
-    if kind is list:
-        return _rewrite_list(value, uuids, secret_names)
+    if isinstance(value, dict):
+        return _rewrite_container(value, value.items(), uuids, secret_names)
+    if isinstance(value, list):
+        return _rewrite_container(value, enumerate(value), uuids, secret_names)
     if isinstance(value, str):
         return _rewrite_text(value, uuids, secret_names)
-    if isinstance(value, dict):
-        return _rewrite_dict(value, uuids, secret_names)
-    if isinstance(value, list):
-        return _rewrite_list(value, uuids, secret_names)
     return value
 
 
@@ -233,11 +228,15 @@ _UUID_LENGTH = 36
 """The length of a UUID token: shorter text cannot hold one."""
 
 
-def _rewrite_dict(
-    value: dict[Any, Any], uuids: Mapping[str, str], secret_names: Mapping[str, str]
-) -> dict[Any, Any]:
-    copy: dict[Any, Any] | None = None
-    for key, item in value.items():
+def _rewrite_container(
+    value: dict[Any, Any] | list[Any],
+    entries: Iterable[tuple[Any, Any]],
+    uuids: Mapping[str, str],
+    secret_names: Mapping[str, str],
+) -> Any:
+    """A dict's or a list's rewrite, given its ``(key or index, item)`` entries."""
+    copy: Any = None
+    for key, item in entries:
         kind = type(item)
         if kind is str:
             if not (
@@ -248,46 +247,17 @@ def _rewrite_dict(
                 continue
             new: Any = _rewrite_text(item, uuids, secret_names)
         elif kind is dict:
-            new = _rewrite_dict(item, uuids, secret_names)
+            new = _rewrite_container(item, item.items(), uuids, secret_names)
         elif kind is list:
-            new = _rewrite_list(item, uuids, secret_names)
+            new = _rewrite_container(item, enumerate(item), uuids, secret_names)
         elif item is None or kind is int or kind is bool or kind is float:
             continue
         else:
             new = rewrite(item, uuids, secret_names)
         if new is not item:
             if copy is None:
-                copy = dict(value)
+                copy = dict(value) if isinstance(value, dict) else list(value)
             copy[key] = new
-    return value if copy is None else copy
-
-
-def _rewrite_list(
-    value: list[Any], uuids: Mapping[str, str], secret_names: Mapping[str, str]
-) -> list[Any]:
-    copy: list[Any] | None = None
-    for index, item in enumerate(value):
-        kind = type(item)
-        if kind is str:
-            if not (
-                item in uuids
-                or (len(item) >= _UUID_LENGTH and "-" in item)
-                or (secret_names and "secrets." in item)
-            ):
-                continue
-            new: Any = _rewrite_text(item, uuids, secret_names)
-        elif kind is dict:
-            new = _rewrite_dict(item, uuids, secret_names)
-        elif kind is list:
-            new = _rewrite_list(item, uuids, secret_names)
-        elif item is None or kind is int or kind is bool or kind is float:
-            continue
-        else:
-            new = rewrite(item, uuids, secret_names)
-        if new is not item:
-            if copy is None:
-                copy = list(value)
-            copy[index] = new
     return value if copy is None else copy
 
 

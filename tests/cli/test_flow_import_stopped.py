@@ -65,12 +65,17 @@ def start_interruptible(command: list[str], env: dict[str, str]) -> subprocess.P
     )
 
 
-def interrupt_while_slowed(
-    process: subprocess.Popen[str], server: ZiggyEmulator
+def interrupt_after(
+    process: subprocess.Popen[str], server: ZiggyEmulator, method: str, path: str, count: int
 ) -> tuple[str, str]:
-    """Ctrl-C to ``process`` while ``server`` answers slowly, so that the import cannot
-    finish before the signal lands however fast the machine is; then the server's own
-    pace again. What the process printed."""
+    """Ctrl-C to ``process`` once ``server`` has had ``count`` requests ``method`` under
+    ``path``, sent while ``server`` answers slowly, so that the import cannot finish
+    before the signal lands however fast the machine is; then the server's own pace
+    again. What the process printed."""
+    deadline = time.monotonic() + DEADLINE
+    while server.request_count(method, path) < count and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.005)
     pace = server.latency
     server.latency = 0.5
     try:
@@ -93,12 +98,8 @@ def test_ctrl_c_during_an_import_prints_what_was_written_and_exits_130(
         env = subprocess_env(config_dir, ZIGGY_PASSWORD="admin")
         command = ziggy("flow", "import", "-s", "prod", "-fp", str(path), "--skip", "--no-prompt")
         process = start_interruptible(command, env)
-        deadline = time.monotonic() + DEADLINE
         # interrupt once the flows are being created (the secret and connection are done)
-        while prod.request_count("POST", "/api/flow/") < 20 and time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.005)
-        stdout, stderr = interrupt_while_slowed(process, prod)
+        stdout, stderr = interrupt_after(process, prod, "POST", "/api/flow/", 20)
         assert process.returncode == 130, stderr
         assert len(stdout.splitlines()) == 1, stdout
         document = json.loads(stdout)
@@ -143,12 +144,8 @@ def test_ctrl_c_during_a_promote_prints_what_was_written_and_exits_130(
             str(tmp_path / "promoted"),
         )
         process = start_interruptible(command, env)
-        deadline = time.monotonic() + DEADLINE
         # interrupt once flows are being filled in (their empty shells are made first)
-        while prod.request_count("PUT", "/api/flow/") < 20 and time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.005)
-        stdout, stderr = interrupt_while_slowed(process, prod)
+        stdout, stderr = interrupt_after(process, prod, "PUT", "/api/flow/", 20)
         assert process.returncode == 130, stderr
         document = json.loads(stdout)
         assert document["status"] == 499

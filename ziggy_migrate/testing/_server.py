@@ -16,13 +16,14 @@ The request path is deliberately layered:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import ssl
 import threading
 import time
 import uuid as uuidlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
@@ -112,7 +113,9 @@ class ZiggyEmulator:
     pages, trickled, endless or silent answers, gzip bombs), or have a capacity
     (``capacity``: a request arriving while that many are in flight is answered 429, as
     a server at its limit does; ``peak_in_flight`` says how many it ever served at
-    once). With an ``ssl_context`` (a
+    once), or a fixed pool of workers (``workers``: at most that many requests are
+    worked on at once, ``latency`` each, and the others wait their turn, so answers take
+    longer the more are in flight, as on a busy server). With an ``ssl_context`` (a
     server-side context holding a certificate) it serves HTTPS instead. Every knob may
     be changed while it runs and applies from the next request on (``token_lifetime`` to
     tokens already issued, too).
@@ -139,6 +142,7 @@ class ZiggyEmulator:
         name: str = "ziggy",
         ssl_context: ssl.SSLContext | None = None,
         capacity: int | None = None,
+        workers: int | None = None,
     ) -> None:
         self.username = username
         self.password = password
@@ -163,6 +167,9 @@ class ZiggyEmulator:
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
         self.capacity = capacity
+        self.workers = workers
+        self._busy_workers = 0
+        self._worker_free = threading.Condition(threading.Lock())
         self._in_flight = 0
         self._peak_in_flight = 0
         self._flight_lock = threading.Lock()
@@ -494,10 +501,26 @@ class ZiggyEmulator:
             )
             return reply
         try:
-            return self._served(incoming, ticket)
+            with self._worker():
+                return self._served(incoming, ticket)
         finally:
             with self._flight_lock:
                 self._in_flight -= 1
+
+    @contextlib.contextmanager
+    def _worker(self) -> Iterator[None]:
+        """One of ``workers`` held while a request is worked on (waited for if all are
+        busy); no wait without ``workers``."""
+        with self._worker_free:
+            while self.workers is not None and self._busy_workers >= self.workers:
+                self._worker_free.wait()
+            self._busy_workers += 1
+        try:
+            yield
+        finally:
+            with self._worker_free:
+                self._busy_workers -= 1
+                self._worker_free.notify()
 
     def _served(self, incoming: _Incoming, ticket: int) -> _Reply | None:
         if self.latency > 0:

@@ -4,7 +4,8 @@ The limiter's rules are checked on their own with a clock the test moves (no sle
 no timing): widening while answers stay fast, narrowing once per overload, narrowing on
 climbing latency but never below the start. Then, over real HTTP, the emulator counts
 what a server sees: a server at its capacity (429 above N in flight) is not hammered, a
-fast one gets near its limit, and a pinned client never has more in flight than asked.
+fast one gets near its limit, one with N workers (the rest wait) is not flooded, and a
+pinned client never has more in flight than asked.
 Requests and 429s are counted, never timed.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -133,6 +135,30 @@ def test_climbing_latency_narrows_but_never_below_the_start() -> None:
     assert levels == sorted(levels, reverse=True)  # only narrowing while it stays slow
 
 
+def test_answers_a_third_slower_than_the_fastest_narrow_the_limit() -> None:
+    """Queueing shows first as a modest rise: 1.33x the fastest is already past the
+    level where more in flight helps (a limit that waited for 1.5x kept widening)."""
+    clock = _Clock()
+    limit = ConcurrencyLimit(start=8, ceiling=64, clock=clock)
+    traffic = _Traffic(limit, clock)
+    for _ in range(12):
+        traffic.answer(0.030)
+    assert limit.level == 20
+    for _ in range(200):
+        traffic.answer(0.040)
+    assert limit.level == 8
+
+
+def test_answers_within_a_fifth_of_the_fastest_keep_widening() -> None:
+    """Ordinary jitter (up to 1.2x the fastest) is not taken for queueing."""
+    clock = _Clock()
+    limit = ConcurrencyLimit(start=8, ceiling=64, clock=clock)
+    traffic = _Traffic(limit, clock)
+    for index in range(56):
+        traffic.answer((0.025, 0.030, 0.027, 0.029)[index % 4])
+    assert limit.level == 64
+
+
 def test_a_slow_kind_of_request_is_not_mistaken_for_climbing_latency() -> None:
     """Lists are slower than single items by nature: each kind has its own fastest."""
     clock = _Clock()
@@ -232,6 +258,46 @@ def test_a_fast_server_without_a_limit_gets_the_ceiling() -> None:
             assert client.concurrency_peak == 24
     assert ziggy.peak_in_flight >= 20
     assert ziggy.peak_in_flight <= 24
+
+
+def test_a_server_that_queues_beyond_its_workers_is_not_flooded() -> None:
+    """A server with 20 workers answers the 21st request in flight only when one is
+    free, so answers take longer the more are in flight: the client settles not far
+    above 20, well under its ceiling of 64 (a limit that ignored latency stays there)."""
+    with ZiggyEmulator(workers=20, latency=0.05) as ziggy:
+        _seed(ziggy, 1000)
+        with connect(ziggy) as client:
+            result = export_flows(client)
+            assert len(result.bundle.flows) == 1000
+            assert 16 <= client.concurrency <= 36
+
+
+def test_the_emulator_serves_no_more_requests_at_once_than_its_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with ZiggyEmulator(workers=3, latency=0.05) as ziggy:
+        rows = [ziggy.add_flow(f"Flow {index:02d}") for index in range(12)]
+        served_at_once: list[int] = []
+        served = ziggy._served
+
+        def watched(*args: Any) -> Any:
+            served_at_once.append(ziggy._busy_workers)
+            return served(*args)
+
+        monkeypatch.setattr(ziggy, "_served", watched)  # the workers' inside, watched
+        with connect(ziggy, max_workers=12) as client:
+            client.login()
+            barrier = threading.Barrier(12)
+
+            def fetch(uuid: str) -> str:
+                barrier.wait()
+                return client.get_flow(uuid).flow.uuid
+
+            with ThreadPoolExecutor(max_workers=12) as pool:
+                fetched = list(pool.map(fetch, [row["uuid"] for row in rows]))
+        assert fetched == [row["uuid"] for row in rows]
+    assert ziggy.peak_in_flight == 12  # all of them in flight: 3 worked on, 9 waiting
+    assert max(served_at_once) == 3
 
 
 def test_a_pinned_client_never_has_more_in_flight_than_asked() -> None:

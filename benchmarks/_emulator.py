@@ -15,6 +15,7 @@ reset and read the request log, read the CPU time the server has used.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import re
 import time
@@ -149,7 +150,17 @@ class _InProcess(_StopsOnExit):
 
 
 def _serve(channel: Connection, latency: float, hide_secret_values: bool) -> None:
-    """The child process: run an emulator and answer the parent's commands."""
+    """The child process: run an emulator and answer the parent's commands.
+
+    Python's cyclic garbage collector is off in this process. The emulator's tables hold
+    every seeded graph, and each write promotes a new one, so during an import the full
+    collections came every second or two and held the GIL for 0.3-0.6 s each at 5,000
+    flows, stalling every request in flight: a pause of the test server, which a real
+    one does not have, measured as the client's wall time. The tables are plain JSON
+    values, freed by reference counting; whatever cyclic garbage the rest leaves waits for
+    the end of the process, which lives for one run.
+    """
+    gc.disable()
     emulator = ZiggyEmulator(
         latency=latency, return_secret_values=not hide_secret_values, name="bench"
     ).start()

@@ -4,12 +4,14 @@ The natural setup for reviewing flows in pull requests is a repository whose roo
 bundle folder, next to a README, a ``.gitattributes`` and a CI file. A re-export must
 rewrite only what the layout owns (``index.json`` and the item files of the kind
 folders), leave ``.git`` and every other file alone, and still drop the file of an item
-deleted on the server, so that ``git status`` shows exactly what changed on the server.
+deleted on the server, so that ``git status`` shows exactly what changed on the server,
+and nothing at all when nothing changed.
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
 from collections.abc import Callable
@@ -145,6 +147,56 @@ def test_a_re_export_in_a_git_repo_changes_only_the_changed_items(
         "Sync orders",
     ]
     assert bundle.flows[3].nodes[-1] == RETRY
+
+
+def _as_if_exported_earlier(folder: Path, **provenance: str) -> bytes:
+    """Rewrite the folder's index as an earlier export wrote it (``provenance`` fields
+    changed; by default only the export time); its new bytes."""
+    index = folder / "index.json"
+    document = json.loads(index.read_text("utf-8"))
+    document["provenance"].update({"exportedAt": "2026-01-02T03:04:05Z", **provenance})
+    index.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", "utf-8")
+    return index.read_bytes()
+
+
+def test_a_re_export_of_an_unchanged_server_changes_no_file(
+    export: Exporter, tmp_path: Path
+) -> None:
+    """Not even the index: it keeps the time of the export that last changed something."""
+    folder = tmp_path / "flows-repo"
+    export(folder)
+    git(folder, "init", "-q")
+    index = _as_if_exported_earlier(folder)
+    git(folder, "add", "-A")
+    git(folder, "commit", "-q", "-m", "flows as exported")
+    before = tree(folder)
+    export(folder)
+    assert status(folder) == set()
+    assert (folder / "index.json").read_bytes() == index
+    assert tree(folder) == before
+    assert load_bundle(folder).provenance.exported_at == "2026-01-02T03:04:05Z"
+
+
+def test_the_index_is_rewritten_when_more_than_the_export_time_differs(
+    export: Exporter, tmp_path: Path
+) -> None:
+    """Made by another version of the tool, say: the index says so again, with this
+    export's time, although no item changed."""
+    folder = tmp_path / "bundle"
+    export(folder)
+    _as_if_exported_earlier(folder, toolVersion="0.9.0")
+    export(folder)
+    provenance = load_bundle(folder).provenance
+    assert provenance.tool_version != "0.9.0"
+    assert provenance.exported_at != "2026-01-02T03:04:05Z"
+
+
+def test_an_index_that_is_not_json_is_rewritten(export: Exporter, tmp_path: Path) -> None:
+    folder = tmp_path / "bundle"
+    export(folder)
+    (folder / "index.json").write_text("{ broken", "utf-8")
+    export(folder)
+    assert load_bundle(folder).provenance.exported_at != ""
 
 
 def test_export_into_a_fresh_git_repo_or_an_empty_folder(export: Exporter, tmp_path: Path) -> None:

@@ -24,7 +24,9 @@ bundle folder (one with ``index.json``); any other folder is refused untouched.
 What a save guarantees. A new folder is built under a hidden name beside it and renamed
 into place: it appears whole or not at all. Over an existing folder, every new or changed
 file is first written in full beside its place (flushed to disk) and only then renamed
-over the old one, one rename per file, the index first; unchanged files are not touched.
+over the old one, one rename per file, the index first; unchanged files are not touched,
+and neither is the index when nothing else changed (it keeps the export time of the last
+export that changed something, so an unchanged server changes no file).
 So no file is ever half-written, and a failure while the new files are written (a full
 disk, a refused permission) changes nothing. A crash during the renames (a kill, a power
 cut) can leave some items new and some old; saving again repairs that (the folder is a
@@ -214,7 +216,11 @@ def _create(target: Path, files: _FileSet) -> None:
 
 
 def _update(target: Path, files: _FileSet) -> None:
-    """An existing folder: stage every new or changed file, rename them in, prune."""
+    """An existing folder: stage every new or changed file, rename them in, prune.
+
+    The index is rewritten only when something else changes with it: an export that finds
+    every item as it was keeps the old index, export time and all, so an unchanged server
+    changes no file (``git status`` stays clean)."""
     _check_target(target)
     made_folders = [folder for folder in KIND_FOLDERS if not (target / folder).exists()]
     staged: list[tuple[Path, Path]] = []
@@ -223,10 +229,23 @@ def _update(target: Path, files: _FileSet) -> None:
             (target / folder).mkdir()
         for folder in KIND_FOLDERS:
             _remove_leftovers(target / folder)
+        gone = [
+            Path(entry.path)
+            for folder in KIND_FOLDERS
+            for entry in os.scandir(target / folder)
+            if _is_item_file(entry) and f"{folder}/{entry.name}" not in files
+        ]
+        index: bytes = b""
         for relative, data in files:
             final = target / relative
-            if not _holds(final, data):
+            if relative == INDEX_FILE:
+                index = data  # staged below, once it is known whether anything changed
+            elif not _holds(final, data):
                 staged.append((stage_file(final, data), final))
+        final = target / INDEX_FILE
+        changed = bool(staged or gone)
+        if not _holds(final, index) and (changed or not _same_but_export_time(final, index)):
+            staged.insert(0, (stage_file(final, index), final))  # renamed first, as it was
     except BaseException:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
@@ -247,10 +266,8 @@ def _update(target: Path, files: _FileSet) -> None:
             "again to complete it",
             location="",
         ) from None
-    for folder in KIND_FOLDERS:
-        for entry in os.scandir(target / folder):
-            if _is_item_file(entry) and f"{folder}/{entry.name}" not in files:
-                os.unlink(entry.path)
+    for path in gone:
+        path.unlink(missing_ok=True)
 
 
 def _check_target(target: Path) -> None:
@@ -304,6 +321,19 @@ def _holds(path: Path, data: bytes) -> bool:
             return handle.read() == data
     except (OSError, UnsafeFile):
         return False
+
+
+def _same_but_export_time(path: Path, data: bytes) -> bool:
+    """Whether the index at ``path`` says what ``data`` says, but for ``exportedAt``."""
+    try:
+        with open_untrusted(path, max_size=2 * len(data), follow_links=False) as handle:
+            found = json.loads(handle.read())
+        wanted = json.loads(data)
+        for document in (found, wanted):
+            document["provenance"].pop("exportedAt", None)
+    except (OSError, UnsafeFile, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return False
+    return bool(found == wanted)
 
 
 def _is_item_file(entry: os.DirEntry[str]) -> bool:

@@ -106,6 +106,13 @@ class ErrorRule:
 def _bundle_hint(exc: BaseException) -> str:
     if "cannot write" in str(exc) or "cannot replace" in str(exc):
         return "Choose a path you can write to (a folder needs --layout dir)."
+    if "exists and is not a bundle folder" in str(exc):
+        return (
+            "Give a new or empty folder, or one an earlier 'ziggy flow export --layout dir' "
+            "wrote (it holds index.json)."
+        )
+    if "not a bundle folder" in str(exc):
+        return "Give a bundle file, or a folder 'ziggy flow export --layout dir' wrote."
     return "Check the bundle file (one written by 'ziggy flow export')."
 
 

@@ -82,3 +82,13 @@ def test_the_layout_is_checked(cli: Cli, profiles: TaggedDev, tmp_path: Path) ->
     unknown = cli("export", "-s", "dev", "--layout", "zip", "-fp", str(taken), "--no-prompt")
     assert unknown.exit_code == 2
     assert "--layout" in unknown.said
+
+
+def test_a_folder_without_an_index_is_not_read_as_a_bundle(cli: Cli, tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    (folder / "flows").mkdir(parents=True)
+    (folder / "README.md").write_text("my project")
+    result = cli("flow", "diff", "-fp", str(folder), "--against", str(folder))
+    assert result.exit_code == 2
+    assert "not a bundle folder" in result.message
+    assert result.hint == "Give a bundle file, or a folder 'ziggy flow export --layout dir' wrote."

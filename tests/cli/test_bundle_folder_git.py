@@ -229,6 +229,8 @@ def test_a_folder_that_is_not_a_bundle_is_refused_untouched(
     assert result.exit_code == 2
     assert "not a bundle folder" in result.message
     assert "choose a new or empty path" in result.message
+    assert "index.json" in result.hint
+    assert "Check the bundle file" not in result.hint  # what a broken file is told
     assert tree(folder) == before
 
 

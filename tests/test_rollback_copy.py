@@ -13,10 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ziggy_migrate import (
     Bundle,
     Flow,
     ImportMode,
+    NotFoundError,
     Provenance,
     SourceServer,
     dump_bundle,
@@ -24,7 +27,7 @@ from ziggy_migrate import (
     load_bundle,
     rollback,
 )
-from ziggy_migrate.testing import ZiggyEmulator
+from ziggy_migrate.testing import Answer, ZiggyEmulator
 
 from .samples import client_for
 
@@ -93,3 +96,47 @@ def test_the_rollback_copy_is_each_flow_as_the_target_answered_it(tmp_path: Path
         assert restored.ok
         after = {flow.uuid: client.get_flow(flow.uuid).flow for flow in client.list_flows()}
     assert after == before
+
+
+def _overwriting(names: list[str]) -> Bundle:
+    return Bundle(
+        provenance=Provenance(
+            source=SourceServer(url="http://dev.invalid:3000", name="dev"),
+            tool_version="test",
+            exported_at="2026-01-01T00:00:00Z",
+        ),
+        flows=tuple(
+            Flow(uuid=f"source-{index}", name=name, nodes=[{"id": "new"}])
+            for index, name in enumerate(names)
+        ),
+    )
+
+
+def test_a_flow_the_copy_cannot_read_stops_the_import_before_any_write(
+    tmp_path: Path,
+) -> None:
+    """Nothing is written before the rollback copy is whole; the copy stops fetching at
+    the first failure (the requests already on the wire end, no other starts)."""
+    flows = 200
+    workers = 4
+    with ZiggyEmulator(name="prod", latency=0.01) as prod:
+        rows = [prod.add_flow(f"Flow {index:03d}") for index in range(flows)]
+        before = prod.snapshot()
+        prod.override("GET", f"/api/flow/{rows[5]['uuid']}", Answer.json({}, status=404))
+        with client_for(prod, max_workers=workers) as client:
+            client.login()
+            prod.reset_requests()
+            with pytest.raises(NotFoundError):
+                import_bundle(
+                    client,
+                    _overwriting([row["name"] for row in rows]),
+                    mode=ImportMode.OVERWRITE,
+                    backup=False,
+                    rollback_dir=tmp_path,
+                )
+        fetched = [r for r in prod.requests if r.method == "GET" and r.path.count("/") == 3]
+        written = [r for r in prod.requests if r.method != "GET"]
+        assert prod.snapshot() == before
+    assert written == []
+    assert list(tmp_path.iterdir()) == []  # neither a rollback file nor its spool
+    assert len(fetched) <= 6 + 2 * workers  # up to the failure, and what was on the wire

@@ -19,8 +19,8 @@ import datetime as _dt
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,7 +34,7 @@ from .._vocabulary.enums import Action
 from .._vocabulary.errors import ZiggyError
 from .._vocabulary.models import Bundle, Flow, ItemKind, Provenance, SourceServer
 from .._vocabulary.state_dir import server_slug, state_dir
-from .fetching import fetched_in_order
+from .fetching import each_in_parallel
 from .plan import ImportPlan, TargetItem
 
 __all__ = ["default_rollback_dir", "earlier_copies", "write_rollback_bundle"]
@@ -83,31 +83,33 @@ def write_rollback_bundle(
     for kind, uuid in earlier:
         if kind is not ItemKind.FLOW and uuid in listed[kind]:
             listed[kind][uuid] = earlier[(kind, uuid)]
-    # Each flow is encoded once, as it arrives (while later ones are on the wire), and its
-    # text goes to a spool file at once; what stays in memory is what it refers to and a
-    # stub without its graph (name and UUID, for the file's order). The file is then
-    # written from the spool, one flow's text at a time.
+    # Each flow is walked and encoded by the worker that fetched it, and its text goes to
+    # a spool file at once; what stays in memory is what it refers to and a stub without
+    # its graph (name and UUID, for the file's order), and no answer waits for another
+    # thread to take it. The file is then written from the spool, in the plan's order, one
+    # flow's text at a time.
     flows: dict[str, Flow] = {}
     references: dict[str, References] = {}
     with tempfile.TemporaryFile(dir=_spool_dir(directory)) as spool:
         spooled = _Spool(spool)
+        kept_lock = threading.Lock()
 
         def keep(flow: Flow) -> None:
-            references[flow.uuid] = walk_flow(flow)
-            spooled.add(flow.uuid, encode_flow(flow))
-            flows[flow.uuid] = attrs.evolve(flow, nodes=[], edges=[], viewport={})
+            walked = walk_flow(flow)
+            text = encode_flow(flow)
+            stub = attrs.evolve(flow, nodes=[], edges=[], viewport={})
+            with kept_lock:
+                references[flow.uuid] = walked
+                spooled.add(flow.uuid, text)
+                flows[flow.uuid] = stub
 
-        kept = [uuid for uuid in overwritten[ItemKind.FLOW] if (ItemKind.FLOW, uuid) in earlier]
+        for uuid in overwritten[ItemKind.FLOW]:
+            if (ItemKind.FLOW, uuid) in earlier:
+                keep(earlier[(ItemKind.FLOW, uuid)])
         fetch = [
             uuid for uuid in overwritten[ItemKind.FLOW] if (ItemKind.FLOW, uuid) not in earlier
         ]
-        with ThreadPoolExecutor(max_workers=client.max_workers) as pool:
-            ahead = 2 * client.max_workers
-            arriving = fetched_in_order(pool, client.get_flow, fetch, ahead=ahead)
-            for uuid in kept:
-                keep(earlier[(ItemKind.FLOW, uuid)])
-            for fetched in arriving:
-                keep(fetched.flow)
+        each_in_parallel(client.max_workers, lambda uuid: keep(client.get_flow(uuid).flow), fetch)
         return _save(
             client,
             overwritten,

@@ -135,20 +135,6 @@ def test_climbing_latency_narrows_but_never_below_the_start() -> None:
     assert levels == sorted(levels, reverse=True)  # only narrowing while it stays slow
 
 
-def test_answers_a_third_slower_than_the_fastest_narrow_the_limit() -> None:
-    """Queueing shows first as a modest rise: 1.33x the fastest is already past the
-    level where more in flight helps (a limit that waited for 1.5x kept widening)."""
-    clock = _Clock()
-    limit = ConcurrencyLimit(start=8, ceiling=64, clock=clock)
-    traffic = _Traffic(limit, clock)
-    for _ in range(12):
-        traffic.answer(0.030)
-    assert limit.level == 20
-    for _ in range(200):
-        traffic.answer(0.040)
-    assert limit.level == 8
-
-
 def test_answers_within_a_fifth_of_the_fastest_keep_widening() -> None:
     """Ordinary jitter (up to 1.2x the fastest) is not taken for queueing."""
     clock = _Clock()

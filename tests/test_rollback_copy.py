@@ -54,6 +54,20 @@ def _graph(index: int, connection_uuid: str) -> list[dict[str, Any]]:
     ]
 
 
+def _overwriting(names: list[str]) -> Bundle:
+    return Bundle(
+        provenance=Provenance(
+            source=SourceServer(url="http://dev.invalid:3000", name="dev"),
+            tool_version="test",
+            exported_at="2026-01-01T00:00:00Z",
+        ),
+        flows=tuple(
+            Flow(uuid=f"source-{index}", name=name, nodes=[{"id": "new"}])
+            for index, name in enumerate(names)
+        ),
+    )
+
+
 def test_the_rollback_copy_is_each_flow_as_the_target_answered_it(tmp_path: Path) -> None:
     with ZiggyEmulator(name="prod") as prod, client_for(prod) as client:
         kept = prod.add_connection("Kept DB")  # not in the bundle: a dangling reference
@@ -67,17 +81,7 @@ def test_the_rollback_copy_is_each_flow_as_the_target_answered_it(tmp_path: Path
                 tags=["prod"],
             )
         before = {flow.uuid: client.get_flow(flow.uuid).flow for flow in client.list_flows()}
-        bundle = Bundle(
-            provenance=Provenance(
-                source=SourceServer(url="http://dev.invalid:3000", name="dev"),
-                tool_version="test",
-                exported_at="2026-01-01T00:00:00Z",
-            ),
-            flows=tuple(
-                Flow(uuid=f"source-{index}", name=f"Flow {index:02d}", nodes=[{"id": "new"}])
-                for index in range(0, 12, 2)
-            ),
-        )
+        bundle = _overwriting([f"Flow {index:02d}" for index in range(0, 12, 2)])
         report = import_bundle(
             client, bundle, mode=ImportMode.OVERWRITE, backup=False, rollback_dir=tmp_path
         )
@@ -96,20 +100,6 @@ def test_the_rollback_copy_is_each_flow_as_the_target_answered_it(tmp_path: Path
         assert restored.ok
         after = {flow.uuid: client.get_flow(flow.uuid).flow for flow in client.list_flows()}
     assert after == before
-
-
-def _overwriting(names: list[str]) -> Bundle:
-    return Bundle(
-        provenance=Provenance(
-            source=SourceServer(url="http://dev.invalid:3000", name="dev"),
-            tool_version="test",
-            exported_at="2026-01-01T00:00:00Z",
-        ),
-        flows=tuple(
-            Flow(uuid=f"source-{index}", name=name, nodes=[{"id": "new"}])
-            for index, name in enumerate(names)
-        ),
-    )
 
 
 def test_a_flow_the_copy_cannot_read_stops_the_import_before_any_write(

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ziggy_migrate import RetryPolicy, export_flows, import_bundle
+from ziggy_migrate import RetryPolicy, ZiggyClient, export_flows, import_bundle
 from ziggy_migrate._client.concurrency import ConcurrencyLimit, Outcome, Ticket
 from ziggy_migrate.testing import ZiggyEmulator
 
@@ -191,6 +191,18 @@ def _turned_away(ziggy: ZiggyEmulator) -> int:
     return sum(1 for record in ziggy.requests if record.fault == "capacity")
 
 
+def _fetched_all_at_once(client: ZiggyClient, uuids: list[str]) -> list[str]:
+    """Each flow fetched by a thread of its own, all sent at the same moment."""
+    barrier = threading.Barrier(len(uuids))
+
+    def fetch(uuid: str) -> str:
+        barrier.wait()
+        return client.get_flow(uuid).flow.uuid
+
+    with ThreadPoolExecutor(max_workers=len(uuids)) as pool:
+        return list(pool.map(fetch, uuids))
+
+
 PATIENT = RetryPolicy(attempts=40, backoff=0.01, max_backoff=0.05, total=120.0)
 """Retries enough for a client that ignores a server's capacity to finish anyway."""
 
@@ -273,14 +285,7 @@ def test_the_emulator_serves_no_more_requests_at_once_than_its_workers(
         monkeypatch.setattr(ziggy, "_served", watched)  # the workers' inside, watched
         with connect(ziggy, max_workers=12) as client:
             client.login()
-            barrier = threading.Barrier(12)
-
-            def fetch(uuid: str) -> str:
-                barrier.wait()
-                return client.get_flow(uuid).flow.uuid
-
-            with ThreadPoolExecutor(max_workers=12) as pool:
-                fetched = list(pool.map(fetch, [row["uuid"] for row in rows]))
+            fetched = _fetched_all_at_once(client, [row["uuid"] for row in rows])
         assert fetched == [row["uuid"] for row in rows]
     assert ziggy.peak_in_flight == 12  # all of them in flight: 3 worked on, 9 waiting
     assert max(served_at_once) == 3
@@ -292,14 +297,7 @@ def test_a_pinned_client_never_has_more_in_flight_than_asked() -> None:
         with connect(ziggy, max_workers=4) as client:
             client.login()
             ziggy.reset_requests()
-            barrier = threading.Barrier(24)
-
-            def fetch(uuid: str) -> str:
-                barrier.wait()
-                return client.get_flow(uuid).flow.uuid
-
-            with ThreadPoolExecutor(max_workers=24) as pool:
-                fetched = list(pool.map(fetch, [row["uuid"] for row in rows]))
+            fetched = _fetched_all_at_once(client, [row["uuid"] for row in rows])
             assert fetched == [row["uuid"] for row in rows]
             assert (client.adaptive, client.concurrency, client.max_workers) == (False, 4, 4)
     assert ziggy.peak_in_flight == 4

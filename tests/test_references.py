@@ -222,6 +222,26 @@ def test_rewrite_copies_only_what_holds_something_to_replace() -> None:
     assert rewrite(nothing, UUIDS, NAMES) is nothing
 
 
+def test_a_uuid_mapped_to_itself_is_nothing_to_replace() -> None:
+    """An item matched by its UUID keeps it: the graph is shared, not copied, even where
+    the target's UUID is another string object of the same text (as a server's is)."""
+    graph = [{"data": {"connectionUuid": U1}}, {"flowUuid": U1}]
+    itself = U1[:18] + U1[18:]
+    assert itself is not U1
+    assert rewrite(graph, {U1: itself}, {}) is graph
+
+
+def test_with_nothing_mapped_the_graph_is_not_walked() -> None:
+    class Unwalkable(dict[str, Any]):
+        def items(self) -> Any:
+            raise AssertionError("walked")
+
+    graph = [Unwalkable(flowUuid=U1)]
+    assert rewrite(graph, {}, {}) is graph
+    with pytest.raises(AssertionError, match="walked"):
+        rewrite(graph, UUIDS, {})
+
+
 def test_rewrite_takes_subclasses_of_text_and_containers_too() -> None:
     class Text(str):
         pass

@@ -213,8 +213,10 @@ def rewrite(
     tight walk: exact JSON types first (subclasses still count), and a string is only
     searched for tokens when it could hold one (36 characters or more with a ``-``, or
     ``secrets.`` with secrets renamed), and only substituted when a token it holds is
-    mapped.
+    mapped. With nothing mapped at all, ``value`` is answered as it is, unwalked.
     """
+    if not uuids and not secret_names:
+        return value
     if isinstance(value, dict):
         return _rewrite_container(value, value.items(), uuids, secret_names)
     if isinstance(value, list):
@@ -254,7 +256,7 @@ def _rewrite_container(
             continue
         else:
             new = rewrite(item, uuids, secret_names)
-        if new is not item:
+        if new is not item and new != item:  # a UUID mapped to itself changes nothing
             if copy is None:
                 copy = dict(value) if isinstance(value, dict) else list(value)
             copy[key] = new

@@ -849,11 +849,15 @@ class _Applier:
                 outcome.target_uuid = None
 
     def _uuid_map(self) -> dict[str, str]:
+        """Source UUID to target UUID, for the items whose UUIDs differ: an item matched
+        by its UUID needs no rewriting, and a flow whose references all stay as they are
+        is written without a walk (:func:`rewrite`)."""
         return {
             outcome.item.source_uuid: outcome.target_uuid
             for outcome in self.outcomes.values()
             if outcome.item.kind not in (ItemKind.SECRET, ItemKind.SCHEDULE)
             and outcome.target_uuid is not None
+            and outcome.target_uuid != outcome.item.source_uuid
         }
 
     def _secret_names(self) -> dict[str, str]:

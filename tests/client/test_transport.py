@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from ziggy_migrate import RequestTimeoutError, RetryPolicy, ServerResponseError, ZiggyClient
+from ziggy_migrate import (
+    Flow,
+    RequestTimeoutError,
+    RetryPolicy,
+    ServerResponseError,
+    ZiggyClient,
+)
+from ziggy_migrate._client import transport
 from ziggy_migrate.testing import ZiggyEmulator
 
 from . import connect, login_count
@@ -165,6 +172,64 @@ def test_a_server_that_goes_silent_is_one_timeout_not_retried(begin: bytes) -> N
     )
     assert server.stalled == 1
     assert client.retries == 0
+
+
+class _DeafServer(_StallingServer):
+    """Logs anyone in, then never reads another byte: a request larger than the sockets'
+    buffers blocks its sender."""
+
+    def __init__(self) -> None:
+        super().__init__(b"")
+        # small buffers on the accepted side, so that a few megabytes fill them
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+
+    def _serve(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            reader = connection.makefile("rb")
+            reader.readline()
+            length = 0
+            while (line := reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            reader.read(length)
+            body = b'{"token": "t0ken", "uuid": "u"}'
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n"
+            connection.sendall(head.encode() + body)
+            self.stalled += 1  # and reads nothing more: the connection stays open
+
+
+def test_a_server_that_stops_reading_is_one_timeout() -> None:
+    """A send that cannot go on ends at the attempt's deadline like a silent answer."""
+    server = _DeafServer()
+    flow = Flow(
+        uuid="f1", name="Big", nodes=[{"id": f"n{i}", "text": "x" * 1024} for i in range(8192)]
+    )
+    client = ZiggyClient("http://127.0.0.1", server.port, "admin", "pw", timeout=0.5)
+    try:
+        with client, pytest.raises(RequestTimeoutError) as caught:
+            client.update_flow("f1", flow)
+    finally:
+        server.close()
+    assert str(caught.value) == (
+        f"http://127.0.0.1:{server.port} did not answer PUT /api/flow/f1 in time; check "
+        "the server or raise the timeout."
+    )
+    assert client.retries == 0
+
+
+@pytest.mark.parametrize("wakes", [True, False], ids=["linux", "elsewhere"])
+def test_reads_wait_on_the_socket_alone_only_where_the_deadline_wakes_them(
+    monkeypatch: pytest.MonkeyPatch, wakes: bool
+) -> None:
+    monkeypatch.setattr(transport, "WAKES_BLOCKED_IO", wakes)
+    pair, single = (
+        transport._socket_timeouts((3.0, 10.0), 10.0),
+        transport._socket_timeouts(5.0, 5.0),
+    )
+    if wakes:
+        assert (pair, single) == ((3.0, None), (5.0, None))
+    else:
+        assert (pair, single) == ((3.0, 10.0), (5.0, 5.0))
 
 
 # ------------------------------------------------------------------ threads

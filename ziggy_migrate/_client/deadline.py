@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import math
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,7 +29,15 @@ from typing import Any
 
 from urllib3.connection import HTTPConnection
 
-__all__ = ["Deadlines", "Watch", "watch_connections"]
+__all__ = ["WAKES_BLOCKED_IO", "Deadlines", "Watch", "watch_connections"]
+
+WAKES_BLOCKED_IO = sys.platform.startswith("linux")
+"""Whether shutting a socket down wakes, at once, a send or read blocked on it in another
+thread. Linux does, and the deadline's tests show it; Windows is known not to for every
+kind of pending I/O, and other systems are not tested here. Where it does, the
+connection sends and reads on a blocking socket and the deadline alone bounds them: a
+socket with a timeout polls before every send and read, a second system call that gives
+up the GIL a second time (with many requests in flight, a thread switch each)."""
 
 _IDLE_SECONDS = 5.0
 _RECHECK_SECONDS = 0.05  # a connection still connecting has no socket to cut yet
@@ -129,12 +138,17 @@ class Deadlines:
 
 
 class _AttachOnRequest(HTTPConnection):
-    """Attaches the connection to the watch of the thread sending on it."""
+    """Attaches the connection to the watch of the thread sending on it. Where the watch
+    bounds a blocked send (:data:`WAKES_BLOCKED_IO`), a connection already made sends on
+    a blocking socket: urllib3 has just set its timeout to the connect timeout, which it
+    gives the socket before sending, and sets the read timeout after."""
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         watch = getattr(_current, "watch", None)
         if watch is not None:
             watch.attach(self)
+            if WAKES_BLOCKED_IO and self.sock is not None:
+                self.timeout = None
         super().request(*args, **kwargs)
 
 

@@ -50,7 +50,7 @@ from .._vocabulary.fast_json import NonFiniteNumber, dumps_body, parse_answer
 from .._vocabulary.files import describe_size
 from .._vocabulary.redact import SensitiveValues
 from .concurrency import ConcurrencyLimit, Outcome, outcome_of
-from .deadline import Deadlines, watch_connections
+from .deadline import WAKES_BLOCKED_IO, Deadlines, watch_connections
 from .shapes import malformed
 
 __all__ = [
@@ -291,8 +291,8 @@ class Transport:
         self.base_url = base_url.rstrip("/")
         self._username = username
         self._password = password
-        self._timeout = timeout
         self._deadline = float(timeout if isinstance(timeout, (int, float)) else timeout[1])
+        self._timeout = _socket_timeouts(timeout, self._deadline)
         self._max_answer_bytes = max_answer_bytes
         self._on_retry = on_retry
         self.retry = retry
@@ -835,6 +835,23 @@ def _encoded(json_body: Any) -> bytes:
         return dumps_body(json_body)
     except ValueError as exc:
         raise requests.exceptions.InvalidJSONError(exc) from None
+
+
+def _socket_timeouts(
+    timeout: float | tuple[float, float], deadline: float
+) -> tuple[float, float] | tuple[float, None]:
+    """The (connect, read) timeouts urllib3 gives its sockets.
+
+    The attempt's deadline (``deadline.py``) ends every read on time, and comes first: it
+    counts from the attempt's start, a socket's read timeout from each read's. So where it
+    wakes a blocked read (:data:`deadline.WAKES_BLOCKED_IO`, which says why that is
+    cheaper), reads wait on the socket alone. Connecting keeps its timeout everywhere: a
+    connection not yet made has no socket to shut down.
+    """
+    connect = float(timeout if isinstance(timeout, (int, float)) else timeout[0])
+    if WAKES_BLOCKED_IO:
+        return (connect, None)
+    return (connect, deadline)
 
 
 def _kind_of(method: str, path: str) -> str:

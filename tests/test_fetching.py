@@ -42,6 +42,13 @@ class _Limit:
     def __init__(self, concurrency: int, max_workers: int = 8) -> None:
         self.concurrency = concurrency
         self.max_workers = max_workers
+        self.holding = False
+        self.said: list[bool] = []
+
+    def held_back(self, holding: bool) -> None:
+        assert holding != self.holding  # each True matched by one False
+        self.holding = holding
+        self.said.append(holding)
 
 
 def _workers_alive() -> int:
@@ -61,10 +68,18 @@ def test_runs_every_key_once_with_as_many_at_once_as_the_level() -> None:
             done.append(key)
         running.leave()
 
-    each_in_parallel(work, list(range(40)), _Limit(3))
+    limit = _Limit(3)
+    each_in_parallel(work, list(range(40)), limit)
     assert sorted(done) == list(range(40))
     assert running.most == 3
     assert _workers_alive() == 0
+    assert limit.said == [True, False]  # held back by the level while keys were left
+
+
+def test_a_run_at_the_most_workers_is_not_held_back_by_the_level() -> None:
+    limit = _Limit(8, max_workers=8)
+    each_in_parallel(lambda key: None, list(range(40)), limit)
+    assert limit.said == []
 
 
 def test_a_level_that_falls_leaves_fewer_threads_taking_keys() -> None:

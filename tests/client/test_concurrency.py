@@ -84,6 +84,23 @@ def test_an_idle_limit_does_not_widen() -> None:
     assert limit.level == 8
 
 
+def test_a_caller_held_back_by_the_limit_widens_it_as_a_waiting_thread_would() -> None:
+    """A caller running as many threads as the level leaves none waiting for a slot; it
+    says when it has more to send instead."""
+    clock = _Clock()
+    limit = ConcurrencyLimit(start=8, clock=clock)
+    limit.hold_back(True)
+    for _ in range(3):
+        ticket = limit.acquire(KIND)  # 1 of 8 slots in use, but more is waiting to go
+        assert ticket.saturated
+        clock.now += 0.025
+        limit.release(ticket, Outcome.HEALTHY)
+    assert limit.level == 11
+    limit.hold_back(False)
+    ticket = limit.acquire(KIND)
+    assert not ticket.saturated
+
+
 def test_overload_narrows_once_per_event() -> None:
     limit = ConcurrencyLimit(start=10, clock=_Clock())
     sent = [limit.acquire(KIND) for _ in range(10)]

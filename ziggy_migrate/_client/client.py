@@ -183,6 +183,13 @@ class ZiggyClient:
         """The highest :attr:`concurrency` so far."""
         return self._limit.peak
 
+    def held_back(self, holding: bool) -> None:
+        """For code that runs this client's requests on as many threads as
+        :attr:`concurrency` allows: say that it has (True) or no longer has (False) more to
+        send than that, so that the limit widens as it would for a thread waiting for a
+        slot. Each True is matched by one False."""
+        self._limit.hold_back(holding)
+
     @property
     def retries(self) -> int:
         """How many requests were retried so far (for reports)."""

@@ -6,8 +6,11 @@ request and be woken by every answer, a thread switch per request, and with the 
 busy that is CPU the requests wait for (``benchmarks/README.md`` has the figures). So the
 work runs on its own threads, as many as the limit allows when each takes its next item:
 when the limit has fallen, a thread that ends an item ends too; when it has risen, one is
-started. Each item is taken in order, and after the first failure (or a Ctrl-C) none is
-started: a server that went away costs the calls on the wire, not one timeout per item.
+started. While items are left and the limit is what keeps more threads from taking them,
+the run tells the client so (``held_back``), for the limit to widen as it would for a
+thread waiting for a slot. Each item is taken in order, and after the first failure (or
+a Ctrl-C) none is started: a server that went away costs the calls on the wire, not one
+timeout per item.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ class Concurrency(Protocol):
     @property
     def max_workers(self) -> int:
         """The most there can ever be."""
+
+    def held_back(self, holding: bool) -> None:
+        """There is (or no longer is) more to send than ``concurrency`` threads."""
 
 
 def each_in_parallel(work: Callable[[K], object], keys: Sequence[K], limit: Concurrency) -> None:
@@ -89,6 +95,7 @@ class _Run(Generic[K, T]):
         self._failure: BaseException | None = None
         self._results: dict[int, T] = {}
         self._errors: dict[int, BaseException] = {}
+        self._held_back = False
         self._threads = self._wanted()
         self._start(self._threads)
 
@@ -130,8 +137,11 @@ class _Run(Generic[K, T]):
         with self._ready:
             self._stopped = True
             self._room.notify_all()
-            while self._threads:
-                self._ready.wait()
+            try:
+                while self._threads:
+                    self._ready.wait()
+            finally:
+                self._hold_back(False)
 
     # -- the workers ----------------------------------------------------------------------
 
@@ -196,4 +206,15 @@ class _Run(Generic[K, T]):
             self._next += 1
             more = max(0, min(wanted - self._threads, len(self._keys) - self._next))
             self._threads += more
+            self._hold_back(
+                self._next < len(self._keys)
+                and self._threads >= wanted
+                and self._limit.concurrency < self._limit.max_workers
+            )
             return index, more
+
+    def _hold_back(self, holding: bool) -> None:
+        """Tell the client when the run starts or stops being held back (under the lock)."""
+        if holding != self._held_back:
+            self._held_back = holding
+            self._limit.held_back(holding)

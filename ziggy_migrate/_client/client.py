@@ -110,8 +110,8 @@ class ZiggyClient:
     at 8, widens while answers stay fast and healthy, and narrows on 429/503 answers,
     timeouts and climbing latency (``concurrency.py``), up to ``max_concurrency``.
     ``max_workers=N`` pins it at ``N`` instead. :attr:`concurrency` is the level now,
-    :attr:`max_workers` the most there can ever be (the engine sizes its thread pools
-    by it).
+    :attr:`max_workers` the most there can ever be (the engine runs as many worker
+    threads as :attr:`concurrency`, never more than that).
 
     ``timeout`` is a number of seconds, or a (connect, read) pair; every attempt ends
     within it (the read part), however slowly the server sends. No answer is read past

@@ -166,6 +166,26 @@ def test_fetched_in_order_answers_in_order_and_never_too_far_ahead() -> None:
     assert counts["most_ahead"] <= 6
 
 
+def test_a_run_waiting_for_its_caller_is_not_held_back_by_the_level() -> None:
+    """Fetched as far ahead as allowed, the workers wait for the caller: more slots would
+    not help, so the limit is told the run is no longer held back by it."""
+    released = threading.Event()
+
+    class _Watched(_Limit):
+        def held_back(self, holding: bool) -> None:
+            super().held_back(holding)
+            if not holding:
+                released.set()
+
+    limit = _Watched(2)
+    answers = fetched_in_order(lambda key: key, list(range(30)), limit, ahead=4)
+    assert next(answers) == 0
+    # the caller takes nothing more until the workers, four ahead, wait for it
+    assert released.wait(BARRIER_SECONDS)
+    assert limit.said == [True, False]
+    assert list(answers) == list(range(1, 30))
+
+
 def test_fetched_in_order_raises_where_the_failed_answer_would_be() -> None:
     def fetch(key: int) -> int:
         if key == 5:

@@ -201,6 +201,7 @@ class _Run(Generic[K, T]):
                     return None
                 if self._ahead is None or self._next < self._taken + self._ahead:
                     break
+                self._hold_back(False)  # the caller holds the run back now, not the limit
                 self._room.wait()
             index = self._next
             self._next += 1

@@ -27,8 +27,12 @@ concurrency-limits do (additive increase, multiplicative decrease):
 
 A caller that runs its requests on as many threads as the limit allows (the engine's
 workers) leaves no thread waiting for a slot, so it says instead when it has more to
-send than the limit gives it threads for (:meth:`ConcurrencyLimit.hold_back`): that
-counts as the limit holding requests back, as a thread waiting would.
+send than the limit gives it threads for (:meth:`ConcurrencyLimit.hold_back`). While it
+does, a request that finds nine tenths of the slots in use counts as held back, as one
+would with a thread waiting: its threads are rarely all on the wire at the same instant
+(each reads its answer before it sends again), but a slot left free because they are
+not on the wire at all (waiting to retry, or for their caller) says nothing about the
+limit.
 
 Retries, timeouts and what is safe to repeat are the transport's business, unchanged:
 this only decides when an attempt may start. The level is logged at DEBUG when it
@@ -62,6 +66,7 @@ _OVERLOAD_FACTOR = 0.7
 _LATENCY_FACTOR = 0.9
 _LATENCY_TOLERANCE = 1.5
 _MIN_WINDOW = 4
+_NEARLY_FULL = 0.9
 
 
 class Outcome(enum.Enum):
@@ -160,7 +165,7 @@ class ConcurrencyLimit:
                 saturated
                 or self._in_flight >= int(self._limit)
                 or self._waiting > 0
-                or self._held_back > 0
+                or (self._held_back > 0 and self._in_flight >= _NEARLY_FULL * int(self._limit))
             )
             return Ticket(kind, self._epoch, saturated, self._clock())
 

@@ -84,44 +84,6 @@ def test_an_idle_limit_does_not_widen() -> None:
     assert limit.level == 8
 
 
-def test_a_caller_held_back_by_the_limit_widens_it_as_a_waiting_thread_would() -> None:
-    """A caller running as many threads as the level leaves none waiting for a slot; it
-    says when it has more to send instead, and then a request that finds nine tenths of
-    the slots in use widens the limit (each thread reads its answer before it sends
-    again, so they are rarely all on the wire at once)."""
-    clock = _Clock()
-    limit = ConcurrencyLimit(start=20, clock=clock)
-    held = [limit.acquire(KIND) for _ in range(17)]
-    ticket = limit.acquire(KIND)  # 18 of 20: nobody said there was more to send
-    assert not ticket.saturated
-    clock.now += 0.025
-    limit.release(ticket, Outcome.HEALTHY)
-    limit.hold_back(True)
-    ticket = limit.acquire(KIND)  # 18 of 20, and more to send
-    assert ticket.saturated
-    clock.now += 0.025
-    limit.release(ticket, Outcome.HEALTHY)
-    assert limit.level == 21
-    limit.hold_back(False)
-    assert not limit.acquire(KIND).saturated
-    for ticket in held:
-        limit.release(ticket, Outcome.HEALTHY)
-
-
-def test_a_held_back_caller_with_slots_free_does_not_widen_the_limit() -> None:
-    """Its threads are elsewhere (waiting to retry, or for their caller): free slots say
-    nothing about the limit."""
-    clock = _Clock()
-    limit = ConcurrencyLimit(start=20, clock=clock)
-    limit.hold_back(True)
-    for _ in range(30):
-        ticket = limit.acquire(KIND)  # 1 of 20 in use
-        assert not ticket.saturated
-        clock.now += 0.025
-        limit.release(ticket, Outcome.HEALTHY)
-    assert limit.level == 20
-
-
 def test_overload_narrows_once_per_event() -> None:
     limit = ConcurrencyLimit(start=10, clock=_Clock())
     sent = [limit.acquire(KIND) for _ in range(10)]

@@ -110,8 +110,8 @@ class ZiggyClient:
     at 8, widens while answers stay fast and healthy, and narrows on 429/503 answers,
     timeouts and climbing latency (``concurrency.py``), up to ``max_concurrency``.
     ``max_workers=N`` pins it at ``N`` instead. :attr:`concurrency` is the level now,
-    :attr:`max_workers` the most there can ever be (the engine runs as many worker
-    threads as :attr:`concurrency`, never more than that).
+    :attr:`max_workers` the most there can ever be (the engine sizes its thread pools
+    by it).
 
     ``timeout`` is a number of seconds, or a (connect, read) pair; every attempt ends
     within it (the read part), however slowly the server sends. No answer is read past
@@ -182,13 +182,6 @@ class ZiggyClient:
     def concurrency_peak(self) -> int:
         """The highest :attr:`concurrency` so far."""
         return self._limit.peak
-
-    def held_back(self, holding: bool) -> None:
-        """For code that runs this client's requests on as many threads as
-        :attr:`concurrency` allows: say that it has (True) or no longer has (False) more to
-        send than that, so that the limit widens as it would for a thread waiting for a
-        slot. Each True is matched by one False."""
-        self._limit.hold_back(holding)
 
     @property
     def retries(self) -> int:

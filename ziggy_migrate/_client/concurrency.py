@@ -25,15 +25,6 @@ concurrency-limits do (additive increase, multiplicative decrease):
   is in trouble.
 - **A ceiling** bounds it (64 by default), and so do the callers' thread pools.
 
-A caller that runs its requests on as many threads as the limit allows (the engine's
-workers) leaves no thread waiting for a slot, so it says instead when it has more to
-send than the limit gives it threads for (:meth:`ConcurrencyLimit.hold_back`). While it
-does, a request that finds nine tenths of the slots in use counts as held back, as one
-would with a thread waiting: its threads are rarely all on the wire at the same instant
-(each reads its answer before it sends again), but a slot left free because they are
-not on the wire at all (waiting to retry, or for their caller) says nothing about the
-limit.
-
 Retries, timeouts and what is safe to repeat are the transport's business, unchanged:
 this only decides when an attempt may start. The level is logged at DEBUG when it
 changes.
@@ -66,7 +57,6 @@ _OVERLOAD_FACTOR = 0.7
 _LATENCY_FACTOR = 0.9
 _LATENCY_TOLERANCE = 1.5
 _MIN_WINDOW = 4
-_NEARLY_FULL = 0.9
 
 
 class Outcome(enum.Enum):
@@ -128,7 +118,6 @@ class ConcurrencyLimit:
         self._condition = threading.Condition(threading.Lock())
         self._in_flight = 0
         self._waiting = 0
-        self._held_back = 0  # callers with more to send than the limit gives them threads
         self._epoch = 0
         self._slow_start = True
         self._peak = int(self._limit)
@@ -161,19 +150,8 @@ class ConcurrencyLimit:
                 finally:
                     self._waiting -= 1
             self._in_flight += 1
-            saturated = (
-                saturated
-                or self._in_flight >= int(self._limit)
-                or self._waiting > 0
-                or (self._held_back > 0 and self._in_flight >= _NEARLY_FULL * int(self._limit))
-            )
+            saturated = saturated or self._in_flight >= int(self._limit) or self._waiting > 0
             return Ticket(kind, self._epoch, saturated, self._clock())
-
-    def hold_back(self, holding: bool) -> None:
-        """A caller has (True) or no longer has (False) more to send than the limit gives it
-        threads for; each True is matched by one False."""
-        with self._condition:
-            self._held_back += 1 if holding else -1
 
     def release(self, ticket: Ticket, outcome: Outcome) -> None:
         """Give the slot back, with what the attempt said about the server."""

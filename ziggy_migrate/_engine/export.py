@@ -172,7 +172,7 @@ def export_flows(
         # wire (see EncodedJSON), not all after the last one, and its graph let go of.
         layout = choice(Layout, layout, "layout")
         fetched, references, encoded = _fetch_closure(
-            client, selected, known_flow_uuids, progress, keep_graphs=path is None
+            pool, client, selected, known_flow_uuids, progress, keep_graphs=path is None
         )
         connections = {c.uuid: c for c in listed_connections.result()}
         secrets = {s.secret.name: s.secret for s in listed_secrets.result()}
@@ -296,6 +296,7 @@ def _select(
 
 
 def _fetch_closure(
+    pool: ThreadPoolExecutor,
     client: ZiggyClient,
     selected: list[str],
     known_flow_uuids: set[str],
@@ -322,7 +323,7 @@ def _fetch_closure(
     total = len(wave)
     ahead = 2 * client.max_workers
     while wave:
-        for flow in fetched_in_order(client.get_flow, wave, client, ahead=ahead):
+        for flow in fetched_in_order(pool, client.get_flow, wave, ahead=ahead):
             uuid = flow.flow.uuid
             fetched[uuid] = flow
             with _exporting(flow.flow):

@@ -109,7 +109,7 @@ def write_rollback_bundle(
         fetch = [
             uuid for uuid in overwritten[ItemKind.FLOW] if (ItemKind.FLOW, uuid) not in earlier
         ]
-        each_in_parallel(lambda uuid: keep(client.get_flow(uuid).flow), fetch, client)
+        each_in_parallel(client.max_workers, lambda uuid: keep(client.get_flow(uuid).flow), fetch)
         return _save(
             client,
             overwritten,

@@ -9,6 +9,7 @@ import http.server
 import json
 import socket
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -107,6 +108,29 @@ def test_answers_are_asked_for_compressed_and_read_decompressed() -> None:
     assert [(flow.uuid, flow.name) for flow in flows] == [("f1", "Orders")]
 
 
+def _read_request(reader: Any) -> bytes:
+    """One whole request off ``reader``; its request line."""
+    request_line: bytes = reader.readline()
+    length = 0
+    while (line := reader.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    reader.read(length)
+    return request_line
+
+
+def _timed_out(
+    server: _StallingServer, client: ZiggyClient, call: Callable[[ZiggyClient], object]
+) -> RequestTimeoutError:
+    """What ``call(client)`` raises against ``server``, which is closed after."""
+    try:
+        with client, pytest.raises(RequestTimeoutError) as caught:
+            call(client)
+    finally:
+        server.close()
+    return caught.value
+
+
 class _StallingServer:
     """A server that logs anyone in, then answers every other request with ``begin``
     (nothing, or a head and part of a body) and goes silent, holding the connection."""
@@ -130,12 +154,7 @@ class _StallingServer:
         with contextlib.suppress(OSError):
             reader = connection.makefile("rb")
             while True:
-                request_line = reader.readline()
-                length = 0
-                while (line := reader.readline()) not in (b"\r\n", b""):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                reader.read(length)
+                request_line = _read_request(reader)
                 if b"/api/auth/login" not in request_line:
                     self.stalled += 1
                     connection.sendall(self._begin)
@@ -161,12 +180,8 @@ def test_a_server_that_goes_silent_is_one_timeout_not_retried(begin: bytes) -> N
     server = _StallingServer(begin)
     policy = RetryPolicy(attempts=3, backoff=0.0)
     client = ZiggyClient("http://127.0.0.1", server.port, "admin", "pw", timeout=0.3, retry=policy)
-    try:
-        with client, pytest.raises(RequestTimeoutError) as caught:
-            client.list_flows()
-    finally:
-        server.close()
-    assert str(caught.value) == (
+    error = _timed_out(server, client, ZiggyClient.list_flows)
+    assert str(error) == (
         f"http://127.0.0.1:{server.port} did not answer GET /api/flow in time; check the "
         "server or raise the timeout."
     )
@@ -185,13 +200,7 @@ class _DeafServer(_StallingServer):
 
     def _serve(self, connection: socket.socket) -> None:
         with contextlib.suppress(OSError):
-            reader = connection.makefile("rb")
-            reader.readline()
-            length = 0
-            while (line := reader.readline()) not in (b"\r\n", b""):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            reader.read(length)
+            _read_request(connection.makefile("rb"))
             body = b'{"token": "t0ken", "uuid": "u"}'
             head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n"
             connection.sendall(head.encode() + body)
@@ -205,12 +214,8 @@ def test_a_server_that_stops_reading_is_one_timeout() -> None:
         uuid="f1", name="Big", nodes=[{"id": f"n{i}", "text": "x" * 1024} for i in range(8192)]
     )
     client = ZiggyClient("http://127.0.0.1", server.port, "admin", "pw", timeout=0.5)
-    try:
-        with client, pytest.raises(RequestTimeoutError) as caught:
-            client.update_flow("f1", flow)
-    finally:
-        server.close()
-    assert str(caught.value) == (
+    error = _timed_out(server, client, lambda client: client.update_flow("f1", flow))
+    assert str(error) == (
         f"http://127.0.0.1:{server.port} did not answer PUT /api/flow/f1 in time; check "
         "the server or raise the timeout."
     )

@@ -20,9 +20,11 @@ surrogates): the caller is told to encode it itself. orjson writes NaN and infin
 null, so this is only for values known to hold none (parsed by the strict parsers).
 
 A request body (:func:`dumps_body`) only needs the same *value* on the other end, not
-the same text: orjson's compact UTF-8 is used unless it refuses the value or writes a
-``null`` (where a NaN or an infinity may have gone), and then ``json.dumps`` with
-``allow_nan=False`` decides, as requests would.
+the same text: orjson's compact UTF-8 is used unless it refuses the value, or writes a
+``null`` (where a NaN or an infinity may have gone) and the text does not read back as
+the very value given; then ``json.dumps`` with ``allow_nan=False`` decides, as requests
+would. Almost every flow holds a null somewhere, and reading orjson's text back is much
+cheaper than having ``json.dumps`` write it again (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -117,6 +119,7 @@ def dumps_body(value: Any) -> bytes:
         except TypeError:  # big integers, non-text keys, lone surrogates: see below
             pass
         else:
-            if b"null" not in data:
+            # a NaN or an infinity would read back as None, which equals neither
+            if b"null" not in data or _orjson.loads(data) == value:
                 return data
     return json.dumps(value, allow_nan=False).encode("utf-8")

@@ -41,7 +41,15 @@ from .._vocabulary.enums import (
     names_or_none,
 )
 from .._vocabulary.models import Bundle, ItemKind, Schedule
-from .._vocabulary.tables import Attention, Row, Table, data_frame, list_cell, uuid_cell
+from .._vocabulary.tables import (
+    Attention,
+    Row,
+    Table,
+    a_few,
+    data_frame,
+    list_cell,
+    uuid_cell,
+)
 from .bindings import Bindings, default_bindings_path, read_bindings
 from .journal import ImportJournal, journal_dir
 from .subset import select_flows
@@ -428,10 +436,9 @@ def _stale_binding_warnings(items: Iterable[PlannedItem]) -> list[str]:
     stale = [item for item in items if item.stale_binding is not None]
     if not stale:
         return []
-    shown = ", ".join(f"{item.kind.value} {item.name!r}" for item in stale[:10])
-    more = f" and {len(stale) - 10} more" if len(stale) > 10 else ""
+    shown = a_few([f"{item.kind.value} {item.name!r}" for item in stale], 10)
     return [
-        f"the binding file binds {shown}{more} to items that are no longer on the target; "
+        f"the binding file binds {shown} to items that are no longer on the target; "
         "they are matched by name, else created (the binding file is updated by the import)"
     ]
 

@@ -23,6 +23,7 @@ from .._vocabulary.files import (
     open_untrusted,
     write_atomically,
 )
+from .._vocabulary.tables import a_few
 from .plan import ImportPlan, PlannedItem
 
 __all__ = ["PLAN_FORMAT_VERSION", "check_plan_still_holds", "load_plan", "save_plan"]
@@ -109,9 +110,7 @@ def check_plan_still_holds(saved: ImportPlan, fresh: ImportPlan) -> None:
         or _decision(before[(item.kind, item.source_uuid)]) != _decision(item)
     ]
     if changed:
-        shown = ", ".join(changed[:10]) + (
-            f" and {len(changed) - 10} more" if len(changed) > 10 else ""
-        )
+        shown = a_few(changed, 10)
         raise PlanError(
             f"the target changed since the plan was made ({shown}); nothing was written. "
             "Review a new plan."

@@ -27,6 +27,7 @@ __all__ = [
     "Cell",
     "Row",
     "Table",
+    "a_few",
     "brief",
     "data_frame",
     "list_cell",
@@ -70,11 +71,17 @@ _RANK: dict[Attention | None, int] = {"error": 0, "warning": 1, None: 2}
 _SUMMARY = "cursor:pointer;margin:2px 0;color:inherit"
 
 
+def a_few(texts: Sequence[str], limit: int) -> str:
+    """``A, B, C and 7 more``: the first ``limit`` of ``texts``, and how many are left
+    out, for one line of a message."""
+    shown = ", ".join(texts[:limit])
+    rest = len(texts) - limit
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
 def brief(names: Sequence[str], limit: int = 3) -> str:
     """``'A', 'B', 'C' and 7 more``: a few names for a short ``repr``."""
-    shown = ", ".join(repr(name) for name in names[:limit])
-    rest = len(names) - limit
-    return f"{shown} and {rest} more" if rest > 0 else shown
+    return a_few([repr(name) for name in names], limit)
 
 
 @attrs.frozen

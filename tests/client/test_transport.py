@@ -258,30 +258,3 @@ def test_sixteen_threads_share_one_client() -> None:
         assert login_count(ziggy) == 1
         assert ziggy.request_count("GET", "/api/flow/") == 16
         assert shared.requests_sent == 17
-
-
-# ------------------------------------------------------------------ reads
-
-
-def test_an_answer_is_read_off_its_socket_in_large_pieces(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A flow's answer that has arrived is taken in one read past its headers, not one per
-    8 KiB: every read gives up the GIL, which with many requests in flight is a switch."""
-    sizes: list[int] = []
-    reading = socket.socket.recv_into
-    client_thread = threading.get_ident()
-
-    def recv_into(sock: socket.socket, buffer: Any, nbytes: int = 0, *args: Any) -> int:
-        if threading.get_ident() == client_thread:
-            sizes.append(nbytes or len(buffer))
-        return reading(sock, buffer, nbytes, *args)
-
-    with ZiggyEmulator() as ziggy, connect(ziggy) as client:
-        row = ziggy.add_flow("Big", nodes=[{"id": f"n{i}", "text": "x" * 100} for i in range(400)])
-        client.login()
-        monkeypatch.setattr(socket.socket, "recv_into", recv_into)
-        fetched = client.get_flow(row["uuid"]).flow
-        monkeypatch.undo()
-    assert len(fetched.nodes) == 400
-    assert sizes and min(sizes) >= 64 * 1024

@@ -51,7 +51,6 @@ from .._vocabulary.files import describe_size
 from .._vocabulary.redact import SensitiveValues
 from .concurrency import ConcurrencyLimit, Outcome, outcome_of
 from .deadline import WAKES_BLOCKED_IO, Deadlines, watch_connections
-from .reads import read_in_large_pieces
 from .shapes import malformed
 
 __all__ = [
@@ -197,8 +196,7 @@ class _ServerAdapter(HTTPAdapter):
     requests would wait for the GIL (``benchmarks/README.md`` has the figures).
     Subclassing the adapter is the extension point requests documents for this; a URL
     outside the server (there is none today) takes the stock path. The pools it hands out
-    make connections that attach to their attempt's deadline (``deadline.py``) and read
-    their answers in large pieces (``reads.py``).
+    make connections that attach to their attempt's deadline (``deadline.py``).
     """
 
     def __init__(self, base_url: str, proxies: Mapping[str, str], pool_size: int) -> None:
@@ -221,7 +219,6 @@ class _ServerAdapter(HTTPAdapter):
         if pool is None:  # two threads may both look it up: urllib3 answers the same pool
             pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
             watch_connections(pool)
-            read_in_large_pieces(pool)
             self._pools[key] = pool
         return pool
 

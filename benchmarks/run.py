@@ -1064,20 +1064,26 @@ def _grid_cell(config: Config, say: Callable[[str], None]) -> GridCell:
     sizes = config.sizes
     where = f"{sizes.flows} flows, {config.latency * 1000:g} ms"
     runs: list[NetworkRun] = []
+    bare: dict[tuple[int, str], NetworkRun] = {}
     settings: list[int | None] = [*([None] if config.defaults else []), *config.grid_pinned]
     for scenario in config.scenarios:
         for concurrency in settings:
             shown = "default settings" if concurrency is None else f"concurrency {concurrency}"
             say(f"[{where}] {scenario} at {shown} ...")
-            runs.append(
-                _median_run(_measure_runs(config, scenario, sizes, concurrency, config.repeat))
-            )
-    if config.bare and "export" in config.scenarios:
-        levels = sorted({run.concurrency for run in runs if run.scenario.startswith("export")})
-        for level in levels:
-            for flavour in FLAVOURS:
-                say(f"[{where}] bare fetch ({flavour}) at concurrency {level} ...")
-                runs.append(_median_run(_bare_runs(config, sizes, level, flavour, config.repeat)))
+            run = _median_run(_measure_runs(config, scenario, sizes, concurrency, config.repeat))
+            runs.append(run)
+            if config.bare and scenario == "export":
+                # right after the export it is compared with, so that the machine's drift
+                # over the minutes of a cell does not go into the ratio
+                for flavour in FLAVOURS:
+                    if (run.concurrency, flavour) not in bare:
+                        say(
+                            f"[{where}] bare fetch ({flavour}) at concurrency {run.concurrency} ..."
+                        )
+                        bare[(run.concurrency, flavour)] = _median_run(
+                            _bare_runs(config, sizes, run.concurrency, flavour, config.repeat)
+                        )
+    runs.extend(sorted(bare.values(), key=lambda run: run.concurrency))  # stable: FLAVOURS order
     return GridCell(sizes.flows, config.latency, runs)
 
 

@@ -55,6 +55,7 @@ from .._vocabulary.models import (
 )
 from .bindings import Bindings, read_bindings, write_bindings
 from .duplicates import flag_duplicates
+from .fetching import each_in_parallel
 from .journal import ImportJournal, JournalState, journal_dir
 from .lock import DEFAULT_LOCK_TIMEOUT, lock_dir, target_lock
 from .partial import INTERRUPTED_NOTE, ImportIncompleteError, ImportInterrupted
@@ -901,17 +902,8 @@ class _Applier:
             else:
                 self._server.answered()
 
-        if len(outcomes) <= 1 or self.client.max_workers == 1:
-            for outcome in outcomes:
-                guarded(outcome)
-        else:
-            pool = ThreadPoolExecutor(max_workers=self.client.max_workers)
-            try:
-                for future in [pool.submit(guarded, outcome) for outcome in outcomes]:
-                    future.result()
-            finally:
-                # Stopped (Ctrl-C, a bug): start nothing more, and let what is on the wire
-                # finish (each request is bounded by its timeout), so that the report says
-                # exactly what was written.
-                pool.shutdown(wait=True, cancel_futures=True)
+        # Stopped (Ctrl-C, a bug), nothing more starts, and what is on the wire finishes
+        # (each request is bounded by its timeout), so that the report says exactly what
+        # was written.
+        each_in_parallel(self.client.max_workers, guarded, outcomes)
         self._server.raise_if_gone()

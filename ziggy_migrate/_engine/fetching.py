@@ -11,6 +11,7 @@ from typing import TypeVar
 
 __all__ = ["each_in_parallel", "fetched_in_order"]
 
+K = TypeVar("K")
 T = TypeVar("T")
 
 
@@ -35,7 +36,7 @@ def fetched_in_order(
             future.cancel()
 
 
-def each_in_parallel(workers: int, work: Callable[[str], None], keys: Sequence[str]) -> None:
+def each_in_parallel(workers: int, work: Callable[[K], None], keys: Sequence[K]) -> None:
     """``work(key)`` for every key, ``workers`` at a time. The first failure (or a
     Ctrl-C) is raised once the calls already running have ended, and none starts after
     it: a server that went away costs the calls on the wire, not one timeout per key.
@@ -49,7 +50,7 @@ def each_in_parallel(workers: int, work: Callable[[str], None], keys: Sequence[s
         return
     stopped = threading.Event()
 
-    def guarded(key: str) -> None:
+    def guarded(key: K) -> None:
         if stopped.is_set():
             return
         try:
